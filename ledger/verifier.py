@@ -14,6 +14,7 @@ import base64
 import binascii
 import hashlib
 import json
+import sqlite3
 from dataclasses import dataclass, field
 
 from nacl.bindings import crypto_sign_open
@@ -135,14 +136,15 @@ def verify_consistency(size1: int, size2: int, proof: list[bytes], root1: bytes,
     """Check that the tree of size1/root1 is a prefix of size2/root2 (RFC 9162 2.1.4.2)."""
     if size1 < 0 or size2 < size1:
         raise ProofError(f"size2 {size2} is smaller than size1 {size1}")
+    # Checked before the equal-size case, so 0 -> 0 is refused too (transparency-dev/merkle #236).
+    if size1 == 0:
+        raise ProofError("no consistency proof from an empty tree (RFC 9162 2.1.4.2)")
     if size1 == size2:  # nothing to prove: the roots must simply be the same bytes
         if proof:
             raise ProofError("equal tree sizes need an empty proof")
         if root1 != root2:
             raise ProofError("equal tree sizes with different roots")
         return
-    if size1 == 0:
-        raise ProofError("no consistency proof from an empty tree (RFC 9162 2.1.4.2)")
     if not proof:
         raise ProofError("empty consistency proof")
     _check_hash("root1", root1)
@@ -415,19 +417,504 @@ def verify_envelope(
 ) -> list[str]:
     """Return the distinct trusted keyids with a valid signature; raise if fewer than threshold.
 
-    A signature without a keyid, or with one not in `keys`, is skipped (securesystemslib rule);
-    each trusted key counts once however often it signed.
+    The keyid is an unauthenticated hint that only narrows the keys to try (DSSE protocol.md):
+    a signature naming a keyid not in `keys` is skipped, one without a keyid is tried against
+    every trusted key not yet counted; each trusted key counts once however often it signed.
     """
     if env.payload_type not in payload_types:
         raise EnvelopeError(f"unsupported payloadType {env.payload_type!r}")
     message = pae(env.payload_type, env.payload)
     good: list[str] = []
     for keyid, sig in env.signatures:
-        pub = keys.get(keyid) if keyid else None
-        if pub is None or keyid in good:
-            continue
-        if ed25519_verify(pub, sig, message):
-            good.append(keyid)
+        candidates = [keyid] if keyid else list(keys)
+        for kid in candidates:
+            pub = keys.get(kid)
+            if pub is not None and kid not in good and ed25519_verify(pub, sig, message):
+                good.append(kid)
+                break
     if len(good) < threshold:
         raise EnvelopeError(f"{len(good)} valid signature(s) from trusted keys, need {threshold}")
     return good
+
+
+# ---------------------------------------------------------------------------------------------
+# The ledger walk: every fault class of DESIGN.md, each with its own code and the first bad seq.
+
+FAULT_CLASSES = {
+    "file_damaged": "the SQLite file is damaged",
+    "foreign_file": "the file is not a gooseterm ledger",
+    "genesis_invalid": "entry 0 is not a valid genesis for this ledger",
+    "row_deleted": "an entry is missing (gap in the sequence)",
+    "row_inserted": "an entry was inserted into the sequence",
+    "row_reordered": "entries are out of order",
+    "tail_truncated": "entries after the last one were cut off (a trusted checkpoint is larger)",
+    "leaf_modified": "an entry's bytes differ from its leaf hash or its row columns",
+    "chain_broken": "an entry's chain hash does not follow from the previous entry",
+    "row_signature_bad": "the ledger key's signature over (origin, seq, chain) is invalid",
+    "statement_signature_bad": "a statement signature by a trusted key is invalid",
+    "unknown_key": "a statement is signed by no key the ledger ever trusted",
+    "key_outside_validity": "a statement is signed by a key before it was added or after it was revoked",
+    "signer_not_authorised": "a key event is not signed by an admin key",
+    "approval_quorum_not_met": "a decision cites fewer valid, distinct approvals than it requires",
+    "checkpoint_signature_bad": "a checkpoint's signature by the ledger key is invalid or missing",
+    "checkpoint_root_mismatch": "a stored checkpoint's root differs from the tree at its size",
+    "checkpoint_inconsistent": "the ledger is inconsistent with a trusted checkpoint (fork or rollback)",
+    "tree_mismatch": "the stored Merkle tree nodes differ from the tree of the entries",
+    "blob_digest_mismatch": "a blob's bytes do not hash to its digest",
+    "blob_missing": "an entry refers to a blob that is neither stored nor archived",
+    "projection_mismatch": "derived state differs from the state replayed from the entries",
+}
+# Where two faults share a seq, the cause is listed before its consequences.
+_FAULT_ORDER = {code: i for i, code in enumerate(FAULT_CLASSES)}
+
+GENESIS_KIND, KEY_ADDED_KIND, KEY_REVOKED_KIND = "ledger.genesis", "ledger.key_added", "ledger.key_revoked"
+APPROVAL_KIND = "approval.granted"
+ADMIN = "admin"
+CHUNK_ROWS = 20_000
+
+
+@dataclass(frozen=True)
+class Fault:
+    """One finding: its class, the seq it concerns (None for the file as a whole) and details."""
+
+    code: str
+    seq: int | None
+    detail: str
+
+    def to_json(self) -> dict:
+        """JSON form."""
+        return {"code": self.code, "seq": self.seq, "detail": self.detail}
+
+
+@dataclass
+class Report:
+    """The outcome of a verification: size, root and every fault found."""
+
+    source: str
+    size: int = 0
+    root: bytes = EMPTY_ROOT
+    faults: list[Fault] = field(default_factory=list)
+    checkpoints_checked: int = 0
+    blobs_checked: int = 0
+    blobs_archived: int = 0
+    trusted_checkpoint: int | None = None
+
+    @property
+    def ok(self) -> bool:
+        """True when nothing is wrong."""
+        return not self.faults
+
+    def sorted_faults(self) -> list[Fault]:
+        """Faults by seq (file-wide first), causes before consequences."""
+        return sorted(self.faults, key=lambda f: (-1 if f.seq is None else f.seq, _FAULT_ORDER.get(f.code, 99)))
+
+    @property
+    def first(self) -> Fault | None:
+        """The first fault: the earliest seq, and at that seq the likeliest cause."""
+        faults = self.sorted_faults()
+        return faults[0] if faults else None
+
+    def by_class(self) -> dict[str, dict]:
+        """Per fault class: the first bad seq, how many, and the first detail."""
+        out: dict[str, dict] = {}
+        for f in self.sorted_faults():
+            c = out.setdefault(f.code, {"first_seq": f.seq, "count": 0, "detail": f.detail})
+            c["count"] += 1
+        return out
+
+    def to_json(self) -> dict:
+        """JSON form, for `verify --json`."""
+        first = self.first
+        return {
+            "source": self.source,
+            "valid": self.ok,
+            "size": self.size,
+            "root": base64.b64encode(self.root).decode(),
+            "checkpoints_checked": self.checkpoints_checked,
+            "trusted_checkpoint_size": self.trusted_checkpoint,
+            "blobs_checked": self.blobs_checked,
+            "blobs_archived": self.blobs_archived,
+            "first_fault": first.to_json() if first else None,
+            "faults_by_class": self.by_class(),
+            "faults": [f.to_json() for f in self.sorted_faults()[:1000]],
+        }
+
+
+@dataclass(frozen=True)
+class TrustedKey:
+    """A key with its roles and the seqs bounding its validity: [added, revoked)."""
+
+    public_key: bytes
+    roles: tuple[str, ...]
+    added: int
+    revoked: int | None
+
+
+@dataclass
+class _ChunkResult:
+    faults: list[Fault] = field(default_factory=list)
+    misplaced: list[tuple[int, int]] = field(default_factory=list)  # (position, seq the leaf claims)
+    blob_refs: set[str] = field(default_factory=set)
+    approvals: dict[int, tuple[str | None, frozenset[str], str | None]] = field(default_factory=dict)
+    quorums: list[tuple[int, str | None, int, list[int], str | None]] = field(default_factory=list)
+    rows: int = 0
+
+
+def _open_readonly(path: str) -> sqlite3.Connection:
+    import pathlib
+
+    conn = sqlite3.connect(f"{pathlib.Path(path).resolve().as_uri()}?mode=ro", uri=True)
+    conn.execute("PRAGMA busy_timeout = 5000")
+    return conn
+
+
+def _signature_faults(seq: int, env: Envelope, keys: dict[str, TrustedKey]) -> tuple[list[Fault], frozenset[str]]:
+    """Check every statement signature against the keys valid at seq; return faults and good signers."""
+    faults, good = [], set()
+    message = pae(env.payload_type, env.payload)
+    known = False
+    for keyid, sig in env.signatures:
+        key = keys.get(keyid)
+        if key is None:
+            continue
+        known = True
+        if not (key.added <= seq and (key.revoked is None or seq < key.revoked)):
+            when = f"added at seq {key.added}" + (f", revoked at seq {key.revoked}" if key.revoked is not None else "")
+            faults.append(Fault("key_outside_validity", seq, f"signed by {keyid} ({when})"))
+        elif not ed25519_verify(key.public_key, sig, message):
+            faults.append(Fault("statement_signature_bad", seq, f"signature by {keyid} does not verify"))
+        else:
+            good.add(keyid)
+    if not known:
+        names = ", ".join(k or "(no keyid)" for k, _ in env.signatures) or "nobody"
+        faults.append(Fault("unknown_key", seq, f"signed by {names}, never trusted by this ledger"))
+    return faults, frozenset(good)
+
+
+def _check_rows(rows, prev_chain: bytes | None, origin: str, ledger_pub: bytes, keys: dict[str, TrustedKey]) -> _ChunkResult:
+    """Check a run of consecutive rows: leaf, columns, chain, row signature, statement signatures."""
+    out = _ChunkResult()
+    for seq, kind, service, promotion, leaf, stored_leaf_hash, chain, row_sig in rows:
+        out.rows += 1
+        if leaf_hash(leaf) != stored_leaf_hash:
+            out.faults.append(Fault("leaf_modified", seq, "entry bytes do not hash to the stored leaf hash"))
+        if prev_chain is not None and chain_hash(prev_chain, stored_leaf_hash) != chain:
+            out.faults.append(Fault("chain_broken", seq, "chain hash does not follow from the previous entry"))
+        prev_chain = chain
+        if not ed25519_verify(ledger_pub, row_sig, row_message(origin, seq, chain)):
+            out.faults.append(Fault("row_signature_bad", seq, "ledger key signature over (origin, seq, chain) is invalid"))
+        try:
+            record = json.loads(leaf)
+            env = parse_envelope(record["envelope"])
+            claimed = record["seq"]
+            columns = (record["kind"], record["service"], record["promotion"])
+        except (ValueError, KeyError, TypeError) as exc:
+            out.faults.append(Fault("leaf_modified", seq, f"entry is not a readable gooseterm leaf ({exc})"))
+            continue
+        if claimed != seq:
+            out.misplaced.append((seq, claimed))
+        if columns != (kind, service, promotion):
+            out.faults.append(Fault("leaf_modified", seq, "row columns (kind, service, promotion) differ from the signed leaf"))
+        faults, good = _signature_faults(seq, env, keys)
+        out.faults += faults
+        out.blob_refs.update(record.get("blobs") or ())
+        if kind == APPROVAL_KIND or "quorum" in env.payload.decode("utf-8", "replace"):
+            try:
+                predicate = json.loads(env.payload).get("predicate", {})
+            except ValueError:
+                predicate = {}
+            if kind == APPROVAL_KIND:
+                out.approvals[seq] = (promotion, good, predicate.get("evidence_digest"))
+            quorum = predicate.get("quorum") if isinstance(predicate, dict) else None
+            if isinstance(quorum, dict):
+                out.quorums.append(
+                    (seq, promotion, int(quorum.get("required", 0)), list(quorum.get("approvals", [])), quorum.get("evidence_digest"))
+                )
+    return out
+
+
+_ROW_COLUMNS = "seq, kind, service, promotion, leaf, leaf_hash, chain, row_sig"
+_worker_ctx: dict = {}
+
+
+def _worker_init(path: str, origin: str, ledger_pub: bytes, keys: dict[str, TrustedKey]) -> None:
+    _worker_ctx.update(path=path, origin=origin, ledger_pub=ledger_pub, keys=keys)
+
+
+def _verify_chunk(bounds: tuple[int, int]) -> _ChunkResult:
+    start, stop = bounds
+    ctx = _worker_ctx
+    conn = _open_readonly(ctx["path"])
+    try:
+        prev = conn.execute("SELECT chain FROM entries WHERE seq < ? ORDER BY seq DESC LIMIT 1", (start,)).fetchone()
+        prev_chain = prev[0] if prev else (GENESIS_CHAIN if start == 0 else None)
+        rows = conn.execute(f"SELECT {_ROW_COLUMNS} FROM entries WHERE seq >= ? AND seq < ? ORDER BY seq", (start, stop))
+        return _check_rows(rows, prev_chain, ctx["origin"], ctx["ledger_pub"], ctx["keys"])
+    finally:
+        conn.close()
+
+
+def _trust_timeline(conn: sqlite3.Connection, origin: str, ledger_key: NoteVerifier, report: Report) -> dict[str, TrustedKey]:
+    """Replay genesis and key events into each key's validity window; report bad key events."""
+    keys: dict[str, TrustedKey] = {}
+    rows = conn.execute(
+        "SELECT seq, kind, leaf FROM entries WHERE kind IN (?, ?, ?) ORDER BY seq", (GENESIS_KIND, KEY_ADDED_KIND, KEY_REVOKED_KIND)
+    )
+    first = conn.execute("SELECT seq, kind FROM entries ORDER BY seq LIMIT 1").fetchone()
+    if first is None or first != (0, GENESIS_KIND):
+        report.faults.append(Fault("genesis_invalid", 0, "entry 0 is missing or is not a genesis"))
+    for seq, kind, leaf in rows:
+        try:
+            env = parse_envelope(json.loads(leaf)["envelope"])
+            predicate = json.loads(env.payload)["predicate"]
+        except (ValueError, KeyError, TypeError):
+            continue  # the row walk reports the unreadable leaf
+        if kind == GENESIS_KIND:
+            if seq != 0 or predicate.get("origin") != origin or predicate.get("ledger_key") != ledger_key.vkey:
+                report.faults.append(Fault("genesis_invalid", seq, "genesis does not name this ledger's origin and key"))
+                continue
+            try:
+                for k in predicate["keys"]:
+                    v = parse_vkey(k["vkey"])
+                    keys[v.keyid] = TrustedKey(v.public_key, tuple(k.get("roles", ())), 0, None)
+            except (NoteError, KeyError, TypeError) as exc:
+                report.faults.append(Fault("genesis_invalid", seq, f"genesis key list is malformed ({exc})"))
+            continue
+        admins = {k: v for k, v in keys.items() if ADMIN in v.roles and v.revoked is None}
+        faults, good = _signature_faults(seq, env, admins)
+        if not good:
+            report.faults.append(Fault("signer_not_authorised", seq, f"{kind} is not signed by a valid admin key"))
+            continue
+        try:
+            if kind == KEY_ADDED_KIND:
+                v = parse_vkey(predicate["vkey"])
+                if v.keyid not in keys:
+                    keys[v.keyid] = TrustedKey(v.public_key, tuple(predicate.get("roles", ())), seq, None)
+            else:
+                old = keys.get(predicate["keyid"])
+                if old is not None and old.revoked is None:
+                    keys[predicate["keyid"]] = TrustedKey(old.public_key, old.roles, old.added, seq)
+        except (NoteError, KeyError, TypeError):
+            report.faults.append(Fault("signer_not_authorised", seq, f"{kind} names no valid key"))
+    return keys
+
+
+def _classify_misplaced(misplaced: list[tuple[int, int]], report: Report) -> None:
+    """Turn leaves whose claimed seq differs from their position into deleted/inserted/reordered."""
+    claimed_at = {claimed: pos for pos, claimed in misplaced}
+    reported: set[int] = set()
+    for pos, claimed in sorted(misplaced):
+        if claimed > pos:
+            code = "row_reordered" if pos in claimed_at else "row_deleted"
+            where = pos
+        else:
+            code, where = "row_inserted", claimed
+        if where not in reported:
+            reported.add(where)
+            report.faults.append(Fault(code, where, f"position {pos} holds the entry signed as seq {claimed}"))
+
+
+def _stored_root(conn: sqlite3.Connection, size: int) -> bytes | None:
+    """Fold the stored perfect-subtree nodes of `size` into a root; None if one is missing."""
+    node = None
+    for level in range(size.bit_length()):
+        if size >> level & 1:
+            row = conn.execute("SELECT hash FROM tree_nodes WHERE level = ? AND idx = ?", (level, (size >> level) - 1)).fetchone()
+            if row is None:
+                return None
+            node = row[0] if node is None else node_hash(row[0], node)
+    return node if node is not None else EMPTY_ROOT
+
+
+def _check_checkpoint(note: bytes, ledger_key: NoteVerifier, origin: str, roots: dict[int, bytes], size: int,
+                      report: Report, trusted: bool) -> None:
+    label = "trusted checkpoint" if trusted else "checkpoint"
+    try:
+        opened, _ = open_note(note, [ledger_key])
+        cp = parse_checkpoint(opened.text)
+    except NoteError as exc:
+        report.faults.append(Fault("checkpoint_signature_bad", None, f"{label}: {exc}"))
+        return
+    if cp.origin != origin:
+        report.faults.append(Fault("checkpoint_signature_bad", None, f"{label} is for origin {cp.origin!r}, not {origin!r}"))
+        return
+    if cp.size > size:
+        report.faults.append(Fault("tail_truncated", size, f"{label} covers {cp.size} entries, the ledger has {size}"))
+        return
+    if cp.size and roots.get(cp.size) != cp.root:
+        code = "checkpoint_inconsistent" if trusted else "checkpoint_root_mismatch"
+        report.faults.append(Fault(code, cp.size - 1, f"{label} of size {cp.size} has a root the entries do not produce"))
+
+
+def _roots_at(conn: sqlite3.Connection, sizes: set[int]) -> dict[int, bytes]:
+    """Merkle roots of the stored leaf hashes at the given sizes, in one streaming pass."""
+    roots: dict[int, bytes] = {}
+    stack: list[tuple[int, bytes]] = []
+    n = 0
+    wanted = max(sizes, default=0)
+    for (h,) in conn.execute("SELECT leaf_hash FROM entries ORDER BY seq"):
+        if n >= wanted:
+            break
+        height, node = 0, h
+        while stack and stack[-1][0] == height:
+            node = node_hash(stack.pop()[1], node)
+            height += 1
+        stack.append((height, node))
+        n += 1
+        if n in sizes:
+            acc = stack[-1][1]
+            for _, left in reversed(stack[:-1]):
+                acc = node_hash(left, acc)
+            roots[n] = acc
+    return roots
+
+
+def _check_blobs(conn: sqlite3.Connection, refs: set[str], report: Report) -> None:
+    import zlib
+
+    stored = set()
+    for digest, compression, data in conn.execute("SELECT digest, compression, data FROM blobs"):
+        stored.add(digest)
+        if data is None:
+            report.blobs_archived += 1
+            continue
+        report.blobs_checked += 1
+        try:
+            raw = zlib.decompress(data) if compression == "zlib" else data
+        except zlib.error:
+            raw = None
+        if raw is None or "sha256:" + hashlib.sha256(raw).hexdigest() != digest:
+            report.faults.append(Fault("blob_digest_mismatch", None, f"blob {digest} does not hash to its digest"))
+    for digest in sorted(refs - stored):
+        report.faults.append(Fault("blob_missing", None, f"blob {digest} is referred to but neither stored nor archived"))
+
+
+def _check_quorums(approvals: dict, quorums: list, report: Report) -> None:
+    for seq, promotion, required, cited, evidence in quorums:
+        signers: set[str] = set()
+        for a in cited:
+            approval = approvals.get(a)
+            if approval is None or a >= seq or approval[0] != promotion or approval[2] != evidence:
+                continue
+            signers |= approval[1]
+        if len(signers) < required:
+            report.faults.append(
+                Fault("approval_quorum_not_met", seq, f"{len(signers)} valid distinct approvals for promotion {promotion}, {required} required")
+            )
+
+
+def verify_ledger(
+    path: str,
+    trusted_checkpoint: bytes | None = None,
+    ledger_vkey: str | None = None,
+    jobs: int = 1,
+    progress=None,
+) -> Report:
+    """Verify a ledger file end to end; `progress(done, total)` is called as rows are checked.
+
+    A trusted checkpoint (held outside the ledger) catches a cut tail and forks; `ledger_vkey`
+    pins the ledger key when the auditor knows it (otherwise the file's own key is used).
+    """
+    import multiprocessing
+    import pathlib
+
+    report = Report(source=str(path))
+    p = pathlib.Path(path)
+    try:
+        with open(p, "rb") as fh:
+            header = fh.read(16)
+    except OSError as exc:
+        raise FileNotFoundError(f"cannot read {path}: {exc.strerror}") from None
+    if header != b"SQLite format 3\x00":
+        report.faults.append(Fault("foreign_file", None, "not an SQLite file"))
+        return report
+    try:
+        conn = _open_readonly(str(p))
+        check = conn.execute("PRAGMA quick_check").fetchall()
+        if check != [("ok",)]:
+            report.faults.append(Fault("file_damaged", None, "; ".join(r[0] for r in check[:5])))
+            return report
+        meta = dict(conn.execute("SELECT key, value FROM meta"))
+    except sqlite3.DatabaseError as exc:
+        report.faults.append(Fault("file_damaged" if "malformed" in str(exc) or "not a database" in str(exc) else "foreign_file", None, str(exc)))
+        return report
+    if meta.get("format") != "gooseterm-ledger/1" or "origin" not in meta or "ledger_key" not in meta:
+        report.faults.append(Fault("foreign_file", None, "SQLite file without gooseterm ledger metadata"))
+        return report
+    origin = meta["origin"]
+    try:
+        ledger_key = parse_vkey(ledger_vkey or meta["ledger_key"])
+    except NoteError as exc:
+        report.faults.append(Fault("genesis_invalid", None, f"ledger key: {exc}"))
+        return report
+    if ledger_vkey and meta["ledger_key"] != ledger_key.vkey:
+        report.faults.append(Fault("genesis_invalid", None, "the file names a different ledger key than the one pinned"))
+
+    keys = _trust_timeline(conn, origin, ledger_key, report)
+    seqs = [r[0] for r in conn.execute("SELECT seq FROM entries ORDER BY seq")]
+    report.size = len(seqs)
+    expected = 0
+    for s in seqs:
+        if s != expected:
+            report.faults.append(Fault("row_deleted", expected, f"seq {expected} is missing; the next entry is seq {s}"))
+        expected = s + 1
+    top = seqs[-1] + 1 if seqs else 0
+    chunks = [(a, min(a + CHUNK_ROWS, top)) for a in range(0, top, CHUNK_ROWS)]
+    args = (str(p), origin, ledger_key.public_key, keys)
+    done = 0
+    merged = _ChunkResult()
+    if jobs > 1 and len(chunks) > 1:
+        ctx = multiprocessing.get_context("fork")
+        with ctx.Pool(jobs, initializer=_worker_init, initargs=args) as pool:
+            results = pool.imap_unordered(_verify_chunk, chunks)
+            for r in results:
+                _merge(merged, r)
+                done += r.rows
+                if progress:
+                    progress(done, report.size)
+    else:
+        _worker_init(*args)
+        for c in chunks:
+            r = _verify_chunk(c)
+            _merge(merged, r)
+            done += r.rows
+            if progress:
+                progress(done, report.size)
+    report.faults += merged.faults
+    _classify_misplaced(merged.misplaced, report)
+    _check_quorums(merged.approvals, merged.quorums, report)
+
+    notes = [n for _, n in conn.execute("SELECT size, note FROM checkpoints ORDER BY size")]
+    sizes = {report.size}
+    parsed_sizes = []
+    for note in notes + ([trusted_checkpoint] if trusted_checkpoint else []):
+        try:
+            parsed_sizes.append(parse_checkpoint(split_note(note).text).size)
+        except NoteError:
+            pass
+    sizes.update(s for s in parsed_sizes if s <= report.size)
+    roots = _roots_at(conn, sizes)
+    report.root = roots.get(report.size, EMPTY_ROOT)
+    for note in notes:
+        _check_checkpoint(note, ledger_key, origin, roots, report.size, report, trusted=False)
+        report.checkpoints_checked += 1
+    if trusted_checkpoint is not None:
+        _check_checkpoint(trusted_checkpoint, ledger_key, origin, roots, report.size, report, trusted=True)
+        try:
+            report.trusted_checkpoint = parse_checkpoint(split_note(trusted_checkpoint).text).size
+        except NoteError:
+            pass
+    if _stored_root(conn, report.size) != report.root:
+        report.faults.append(Fault("tree_mismatch", None, "stored Merkle nodes do not give the root of the entries"))
+    _check_blobs(conn, merged.blob_refs, report)
+    conn.close()
+    return report
+
+
+def _merge(into: _ChunkResult, r: _ChunkResult) -> None:
+    into.faults += r.faults
+    into.misplaced += r.misplaced
+    into.blob_refs |= r.blob_refs
+    into.approvals.update(r.approvals)
+    into.quorums += r.quorums
+    into.rows += r.rows
