@@ -1,0 +1,111 @@
+"""The `gooseterm` command: every action headless, with --json and documented exit codes."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import click
+
+from adapters.errors import EvidenceError
+from ledger.keys import KeyStoreError
+from ledger.store import LedgerBusy, LedgerError, Refused
+
+from ..orgconfig.issues import ConfigError
+from ..errors import EXIT_BUSY, EXIT_CODES, EXIT_REFUSED, EXIT_USAGE, GoosetermError
+from ..settings import Settings
+from ..workspace import Workspace, prompt_passphrase
+
+EXIT_HELP = "\b\nExit codes:\n" + "\n".join(f"  {code}  {text}" for code, text in EXIT_CODES.items())
+
+
+class Context:
+    """What every command gets: the workspace and whether to print JSON."""
+
+    def __init__(self, workspace: Workspace):
+        self.workspace = workspace
+
+    @property
+    def settings(self) -> Settings:
+        """The resolved settings."""
+        return self.workspace.settings
+
+
+pass_ctx = click.make_pass_decorator(Context)
+
+
+def json_option(f: Callable) -> Callable:
+    """Add --json to a command that prints data."""
+    return click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")(f)
+
+
+def emit(as_json: bool, data: object, text: Callable[[], str] | str) -> None:
+    """Print data as JSON, or the text rendering."""
+    if as_json:
+        click.echo(json.dumps(data, indent=2, sort_keys=True, default=str))
+    else:
+        click.echo(text() if callable(text) else text)
+
+
+def read_input(path: str) -> bytes:
+    """Bytes of a file, or of standard input for '-'; a clear error if unreadable."""
+    if path == "-":
+        return sys.stdin.buffer.read()
+    try:
+        return Path(path).read_bytes()
+    except OSError as exc:
+        raise GoosetermError(f"cannot read {path}: {exc.strerror}") from None
+
+
+class GoosetermGroup(click.Group):
+    """Turns every expected error into a one-line message and its exit code: no tracebacks."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except GoosetermError as exc:
+            _fail(str(exc), exc.exit_code)
+        except LedgerBusy as exc:
+            _fail(str(exc), EXIT_BUSY)
+        except Refused as exc:
+            _fail(str(exc), EXIT_REFUSED)
+        except (LedgerError, KeyStoreError, EvidenceError, ConfigError) as exc:
+            _fail(str(exc), EXIT_USAGE)
+
+
+def _fail(message: str, code: int) -> None:
+    click.echo(f"gooseterm: {message}", err=True)
+    sys.exit(code)
+
+
+@click.group(cls=GoosetermGroup, invoke_without_command=True, epilog=EXIT_HELP)
+@click.option("--ledger", type=click.Path(path_type=Path), help="Ledger file [env GOOSETERM_LEDGER].")
+@click.option("--config", type=click.Path(path_type=Path), help="Organisation config folder [env GOOSETERM_CONFIG].")
+@click.option("--as", "as_key", metavar="NAME", help="Sign as this key [env GOOSETERM_KEY].")
+@click.option(
+    "--passphrase-file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Read the passphrase of a sealed key from this file [env GOOSETERM_PASSPHRASE].",
+)
+@click.version_option(package_name="gooseterm")
+@click.pass_context
+def main(ctx: click.Context, ledger: Path | None, config: Path | None, as_key: str | None, passphrase_file: Path | None):
+    """gooseterm: compliance promotions on a signed, verifiable ledger.
+
+    Paths default to the home folder (GOOSETERM_HOME, else the user data dir).
+    Without a command, shows the status of the configured ledger.
+    """
+    settings = Settings()
+    overrides = {"ledger": ledger, "config": config, "key": as_key}
+    if passphrase_file:
+        overrides["passphrase"] = passphrase_file.read_text().rstrip("\n")
+    settings = settings.model_copy(update={k: v for k, v in overrides.items() if v is not None})
+    ctx.obj = Context(Workspace(settings, ask=prompt_passphrase))
+    if ctx.invoked_subcommand is None:
+        from .ledger_cmds import summary
+
+        ctx.invoke(summary)
+
+
+from . import ledger_cmds  # noqa: E402,F401  (registers the commands on `main`)

@@ -1,0 +1,350 @@
+"""Ledger commands: init, keys, append, log, checkpoint, prove, verify."""
+
+from __future__ import annotations
+
+import base64
+import getpass
+import json
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from ledger.keys import KeyNotFoundError
+from ledger.store import KEY_ADDED, KEY_REVOKED, Draft, Ledger
+from ledger.verifier import FAULT_CLASSES, NoteError, parse_checkpoint, parse_vkey, split_note, verify_ledger
+
+from ..errors import EXIT_REFUSED, EXIT_USAGE, GoosetermError, Refusal
+from ..kinds import check_appendable
+from . import Context, emit, json_option, main, pass_ctx, read_input
+
+JSONL_BATCH = 2000
+
+
+def _b64(b: bytes) -> str:
+    return base64.b64encode(b).decode()
+
+
+@main.command()
+@click.option("--origin", default="gooseterm.local/ledger", show_default=True, help="The ledger's origin line (names its checkpoints).")
+@click.option("--name", default=None, help="Your key's name (default: your login name).")
+@click.option("--seal", is_flag=True, help="Seal your key with a passphrase (asked on the terminal, or --passphrase-file).")
+@json_option
+@pass_ctx
+def init(ctx: Context, origin: str, name: str | None, seal: bool, as_json: bool):
+    """Create a ledger with genesis, a ledger key and your own admin key."""
+    s = ctx.settings
+    path = s.ledger_path
+    if path.exists():
+        raise Refusal(f"{path} already exists; gooseterm never overwrites a ledger (use --ledger for another)")
+    name = name or getpass.getuser()
+    store = ctx.workspace.keystore
+    passphrase = None
+    if seal:
+        passphrase = s.passphrase or (getpass.getpass(f"new passphrase for {name}: ") if os.isatty(0) else None)
+        if not passphrase:
+            raise GoosetermError("--seal needs a passphrase: use --passphrase-file or a terminal")
+    me = store.load(name, passphrase) if name in store.names() else store.create(name, passphrase)
+    ledger_signer = store.load(origin) if origin in store.names() else store.create(origin)
+    ledger = Ledger.create(path, origin, ledger_signer, [(me.vkey, ["admin", "approver"])])
+    s.remember_identity(name)
+    data = {"ledger": str(path), "origin": origin, "ledger_key": ledger_signer.vkey, "admin_key": me.vkey, "size": ledger.size()}
+    ledger.close()
+    emit(as_json, data, lambda: f"created {path}\n  origin     {origin}\n  ledger key {ledger_signer.vkey}\n  your key   {me.vkey} (admin)")
+
+
+@main.group()
+def keys():
+    """Manage signing keys: list, new, add (trust), revoke, export."""
+
+
+@keys.command("list")
+@json_option
+@pass_ctx
+def keys_list(ctx: Context, as_json: bool):
+    """List local keys and, when a ledger exists, the keys it trusts."""
+    local = [{"name": k.name, "vkey": k.vkey, "sealed": k.sealed} for k in ctx.workspace.keystore.list()]
+    trusted = []
+    if ctx.settings.ledger_path.exists():
+        with ctx.workspace.open_ledger() as ledger:
+            trusted = [
+                {"keyid": r.keyid, "roles": r.roles, "added": r.added, "revoked": r.revoked, "vkey": r.vkey}
+                for r in ledger.keys().values()
+            ]
+
+    def text() -> str:
+        lines = ["local keys:"] + [f"  {k['name']}{' (sealed)' if k['sealed'] else ''}  {k['vkey']}" for k in local]
+        lines.append("trusted by the ledger:")
+        for t in trusted:
+            state = f"revoked at seq {t['revoked']}" if t["revoked"] is not None else "valid"
+            lines.append(f"  {t['keyid']}  roles={','.join(t['roles'])}  added at seq {t['added']}  {state}")
+        return "\n".join(lines)
+
+    emit(as_json, {"local": local, "trusted": trusted}, text)
+
+
+@keys.command("new")
+@click.argument("name")
+@click.option("--seal", is_flag=True, help="Seal with a passphrase.")
+@json_option
+@pass_ctx
+def keys_new(ctx: Context, name: str, seal: bool, as_json: bool):
+    """Create a local key pair (private key mode 0600)."""
+    passphrase = None
+    if seal:
+        passphrase = ctx.settings.passphrase or (getpass.getpass(f"new passphrase for {name}: ") if os.isatty(0) else None)
+        if not passphrase:
+            raise GoosetermError("--seal needs a passphrase: use --passphrase-file or a terminal")
+    signer = ctx.workspace.keystore.create(name, passphrase)
+    emit(as_json, {"name": name, "vkey": signer.vkey, "sealed": seal}, signer.vkey)
+
+
+@keys.command("add")
+@click.argument("vkey")
+@click.option("--role", "roles", multiple=True, default=("approver",), show_default=True,
+              help="Role of the key (repeat): admin, approver, ci, ...")
+@json_option
+@pass_ctx
+def keys_add(ctx: Context, vkey: str, roles: tuple[str, ...], as_json: bool):
+    """Trust a public key in the ledger (an entry signed by your admin key)."""
+    try:
+        v = parse_vkey(vkey)
+    except NoteError as exc:
+        raise GoosetermError(f"{exc}; a key looks like name+1a2b3c4d+AbCd... (see `gooseterm keys export`)") from None
+    with ctx.workspace.open_ledger(write=True) as ledger:
+        r = ledger.append(Draft(KEY_ADDED, {"vkey": v.vkey, "roles": sorted(set(roles))}), [ctx.workspace.me()])
+    emit(as_json, {"seq": r.seq, "keyid": v.keyid, "roles": sorted(set(roles))}, f"seq {r.seq}: trusted {v.keyid} as {', '.join(sorted(set(roles)))}")
+
+
+@keys.command("revoke")
+@click.argument("keyid")
+@click.option("--reason", required=True, help="Why the key is revoked (recorded).")
+@json_option
+@pass_ctx
+def keys_revoke(ctx: Context, keyid: str, reason: str, as_json: bool):
+    """Revoke a key from the next entry on (an entry signed by your admin key)."""
+    with ctx.workspace.open_ledger(write=True) as ledger:
+        r = ledger.append(Draft(KEY_REVOKED, {"keyid": keyid, "reason": reason}), [ctx.workspace.me()])
+    emit(as_json, {"seq": r.seq, "keyid": keyid}, f"seq {r.seq}: revoked {keyid}")
+
+
+@keys.command("export")
+@click.argument("name", required=False)
+@pass_ctx
+def keys_export(ctx: Context, name: str | None):
+    """Print a public key in signed-note form (default: your own)."""
+    name = name or ctx.settings.identity
+    if not name:
+        raise GoosetermError("name a key, or run `gooseterm init` first")
+    click.echo(ctx.workspace.keystore.export(name))
+
+
+def _parse_payload(data: bytes, where: str) -> dict:
+    try:
+        obj = json.loads(data)
+    except UnicodeDecodeError:
+        raise GoosetermError(f"{where}: not UTF-8 text") from None
+    except json.JSONDecodeError as exc:
+        raise GoosetermError(f"{where}: line {exc.lineno} column {exc.colno}: {exc.msg}") from None
+    if not isinstance(obj, dict):
+        raise GoosetermError(f"{where}: the payload must be a JSON object, got {type(obj).__name__}")
+    return obj
+
+
+@main.command()
+@click.option("--kind", required=True, help="Entry kind: annotation, incident.note, evidence.external or custom.<name>.")
+@click.option("--service", help="The service the entry is about.")
+@click.option("--payload", "payload", metavar="FILE|-", help="One JSON object to append.")
+@click.option("--payload-jsonl", "payload_jsonl", metavar="FILE|-", help="JSON Lines: one entry per line, appended in batches.")
+@json_option
+@pass_ctx
+def append(ctx: Context, kind: str, service: str | None, payload: str | None, payload_jsonl: str | None, as_json: bool):
+    """Sign and append JSON statement bodies; all are checked before any is written."""
+    if (payload is None) == (payload_jsonl is None):
+        raise GoosetermError("give exactly one of --payload FILE|- or --payload-jsonl FILE|-")
+    reason = check_appendable(kind)
+    if reason:
+        raise GoosetermError(reason)
+    if payload is not None:
+        bodies = [_parse_payload(read_input(payload), payload if payload != "-" else "stdin")]
+    else:
+        name = payload_jsonl if payload_jsonl != "-" else "stdin"
+        bodies = [
+            _parse_payload(line, f"{name}:{n}")
+            for n, line in enumerate(read_input(payload_jsonl).splitlines(), 1)
+            if line.strip()
+        ]
+        if not bodies:
+            raise GoosetermError(f"{name}: no entries")
+    me = ctx.workspace.me()
+    with ctx.workspace.open_ledger(write=True) as ledger:
+        drafts = (Draft(kind, body, service=service) for body in bodies)
+        receipts = ledger.append_many(drafts, [me], batch_size=JSONL_BATCH)
+    first, last = receipts[0].seq, receipts[-1].seq
+    emit(
+        as_json,
+        {"appended": len(receipts), "first_seq": first, "last_seq": last},
+        f"appended seq {first}" if first == last else f"appended {len(receipts)} entries, seq {first}..{last}",
+    )
+
+
+@main.command()
+@click.option("--service", help="Only entries about this service.")
+@click.option("--kind", help="Only this kind (a prefix ending in '.' takes a family, e.g. 'evidence.').")
+@click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True, help="At most this many, newest first.")
+@json_option
+@pass_ctx
+def log(ctx: Context, service: str | None, kind: str | None, limit: int, as_json: bool):
+    """Show ledger entries, newest first."""
+    with ctx.workspace.open_ledger() as ledger:
+        entries = ledger.entries(service=service, kind=kind, limit=limit, newest_first=True)
+        rows = [
+            {"seq": e.seq, "time": e.time, "kind": e.kind, "service": e.service, "promotion": e.promotion,
+             "signers": e.signers, "predicate": e.predicate}
+            for e in entries
+        ]
+
+    def text() -> str:
+        if not rows:
+            return "no entries match"
+        return "\n".join(
+            f"{r['seq']:>7}  {r['time'][:19]}  {r['kind']:<24} {r['service'] or '-':<14} {', '.join(r['signers'])}" for r in rows
+        )
+
+    emit(as_json, rows, text)
+
+
+@main.command()
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Also write the note to this file.")
+@json_option
+@pass_ctx
+def checkpoint(ctx: Context, out: Path | None, as_json: bool):
+    """Write a signed checkpoint note (C2SP tlog-checkpoint) of the current tree."""
+    with ctx.workspace.open_ledger(write=True) as ledger:
+        note = ledger.checkpoint()
+    if out:
+        out.write_bytes(note)
+    cp = parse_checkpoint(split_note(note).text)
+    emit(as_json, {"origin": cp.origin, "size": cp.size, "root": _b64(cp.root), "note": note.decode()}, note.decode().rstrip("\n"))
+
+
+@main.group()
+def prove():
+    """Merkle proofs (RFC 9162) for an auditor to check against a checkpoint."""
+
+
+@prove.command("inclusion")
+@click.argument("seq", type=click.IntRange(min=0))
+@click.option("--size", type=click.IntRange(min=1), help="Tree size to prove against (default: the whole ledger).")
+@json_option
+@pass_ctx
+def prove_inclusion(ctx: Context, seq: int, size: int | None, as_json: bool):
+    """Print the inclusion proof of entry SEQ."""
+    with ctx.workspace.open_ledger() as ledger:
+        n = size or ledger.size()
+        if seq >= n:
+            raise GoosetermError(f"seq {seq} is not in a tree of size {n}")
+        if n > ledger.size():
+            raise GoosetermError(f"the ledger has {ledger.size()} entries, fewer than --size {n}")
+        entry = ledger.entry(seq)
+        data = {"seq": seq, "tree_size": n, "leaf_hash": _b64(entry.leaf_hash), "root": _b64(ledger.root(n)),
+                "proof": [_b64(p) for p in ledger.inclusion_proof(seq, n)]}
+    emit(as_json, data, lambda: "\n".join([f"seq {seq} in tree of size {n}", f"leaf hash {data['leaf_hash']}", f"root      {data['root']}", "proof:"] + [f"  {p}" for p in data["proof"]]))
+
+
+@prove.command("consistency")
+@click.argument("old_checkpoint", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@json_option
+@pass_ctx
+def prove_consistency(ctx: Context, old_checkpoint: Path, as_json: bool):
+    """Prove the current ledger extends the tree of OLD_CHECKPOINT (a note file)."""
+    try:
+        old = parse_checkpoint(split_note(old_checkpoint.read_bytes()).text)
+    except NoteError as exc:
+        raise GoosetermError(f"{old_checkpoint}: {exc}") from None
+    with ctx.workspace.open_ledger() as ledger:
+        n = ledger.size()
+        if old.origin != ledger.origin:
+            raise Refusal(f"{old_checkpoint} is for origin {old.origin!r}, this ledger is {ledger.origin!r}")
+        if old.size > n:
+            raise Refusal(f"{old_checkpoint} covers {old.size} entries but the ledger has {n}: the ledger was cut or rolled back")
+        if old.size and ledger.root(old.size) != old.root:
+            raise Refusal(f"the ledger's tree at size {old.size} differs from {old_checkpoint}: a fork")
+        proof = ledger.consistency_proof(old.size, n) if 0 < old.size < n else []
+        data = {"old_size": old.size, "new_size": n, "old_root": _b64(old.root), "new_root": _b64(ledger.root(n)),
+                "proof": [_b64(p) for p in proof]}
+    emit(as_json, data, lambda: "\n".join([f"size {old.size} -> {n}", "proof:"] + [f"  {p}" for p in data["proof"]]))
+
+
+@main.command()
+@click.argument("target", required=False, type=click.Path(path_type=Path))
+@click.option("--trusted-checkpoint", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="A checkpoint note held outside the ledger: catches a cut tail and forks.")
+@click.option("--ledger-key", "ledger_vkey", help="Pin the ledger's public key (name+id+key).")
+@click.option("--jobs", type=click.IntRange(min=1), default=os.cpu_count() or 1, show_default="all cores",
+              help="Processes checking signatures.")
+@json_option
+@pass_ctx
+def verify(ctx: Context, target: Path | None, trusted_checkpoint: Path | None, ledger_vkey: str | None, jobs: int, as_json: bool):
+    """Verify every hash, signature, key window, checkpoint and blob of a ledger.
+
+    Exit 0 valid, 1 invalid (each fault class with its first bad seq), 2 could not run.
+    """
+    path = target or ctx.settings.ledger_path
+    if not path.exists():
+        raise GoosetermError(f"no ledger at {path}")
+    trusted = trusted_checkpoint.read_bytes() if trusted_checkpoint else None
+    if ledger_vkey:
+        try:
+            parse_vkey(ledger_vkey)
+        except NoteError as exc:
+            raise GoosetermError(f"--ledger-key: {exc}") from None
+    bar = None
+    if not as_json and sys.stderr.isatty():
+        bar = click.progressbar(length=1, label="verifying", file=sys.stderr)
+        bar.__enter__()
+
+    def progress(done: int, total: int) -> None:
+        if bar is not None:
+            bar.length = max(total, 1)
+            bar.update(done - bar.pos)
+
+    try:
+        report = verify_ledger(str(path), trusted_checkpoint=trusted, ledger_vkey=ledger_vkey, jobs=jobs, progress=progress)
+    except (OSError, NoteError) as exc:
+        raise GoosetermError(f"could not verify {path}: {exc}") from None
+    finally:
+        if bar is not None:
+            bar.__exit__(None, None, None)
+
+    def text() -> str:
+        head = f"{path}: {'VALID' if report.ok else 'INVALID'}  size {report.size}  checkpoints {report.checkpoints_checked}  blobs {report.blobs_checked} (+{report.blobs_archived} archived)"
+        lines = [head]
+        for code, c in report.by_class().items():
+            where = "file" if c["first_seq"] is None else f"first seq {c['first_seq']}"
+            lines.append(f"  {code:<26} {where:<16} x{c['count']}  {c['detail']}")
+            lines.append(f"  {'':<26} {FAULT_CLASSES[code]}")
+        return "\n".join(lines)
+
+    emit(as_json, report.to_json(), text)
+    if not report.ok:
+        sys.exit(EXIT_REFUSED)
+
+
+@main.command(hidden=True)
+@pass_ctx
+def summary(ctx: Context):
+    """Status of the configured ledger (shown when gooseterm runs without a command)."""
+    path = ctx.settings.ledger_path
+    if not path.exists():
+        click.echo(f"no ledger at {path}\n  create one:     gooseterm init\n  or try the demo: gooseterm demo")
+        sys.exit(EXIT_USAGE)
+    with ctx.workspace.open_ledger() as ledger:
+        n = ledger.size()
+        cps = ledger.checkpoints()
+        keys = ledger.keys()
+        click.echo(f"ledger {path}\n  origin      {ledger.origin}\n  entries     {n}")
+        click.echo(f"  checkpoint  {cps[-1][0] if cps else 'none'} entries\n  keys        {sum(k.revoked is None for k in keys.values())} valid, {sum(k.revoked is not None for k in keys.values())} revoked")
+        for e in ledger.entries(limit=5, newest_first=True):
+            click.echo(f"  {e.seq:>6}  {e.time[:19]}  {e.kind}  {e.service or ''}")

@@ -1,0 +1,71 @@
+"""The user's working set: settings, key store and ledger, opened the same way for CLI and TUI."""
+
+from __future__ import annotations
+
+import getpass
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+from ledger.keys import KeyStore, PassphraseRequiredError
+from ledger.signing import Signer
+from ledger.store import Ledger
+
+from .errors import GoosetermError
+from .settings import Settings
+
+PassphraseSource = Callable[[str], str | None]
+
+
+def no_passphrase(name: str) -> str | None:
+    """Passphrase source for non-interactive use: the settings' passphrase or nothing."""
+    return None
+
+
+def prompt_passphrase(name: str) -> str | None:
+    """Ask on the terminal, when there is one."""
+    if not os.isatty(0):
+        return None
+    return getpass.getpass(f"passphrase for key {name}: ")
+
+
+class Workspace:
+    """Settings plus the key store and ledger they point at."""
+
+    def __init__(self, settings: Settings | None = None, ask: PassphraseSource = no_passphrase):
+        self.settings = settings or Settings()
+        self.ask = ask
+
+    @property
+    def keystore(self) -> KeyStore:
+        """The key store under the home folder."""
+        return KeyStore(self.settings.keys_dir)
+
+    def load_key(self, name: str) -> Signer:
+        """Load a private key, asking for its passphrase when it is sealed."""
+        try:
+            return self.keystore.load(name, self.settings.passphrase)
+        except PassphraseRequiredError:
+            passphrase = self.ask(name)
+            if passphrase is None:
+                raise
+            return self.keystore.load(name, passphrase)
+
+    def me(self) -> Signer:
+        """The key that signs as the current user."""
+        name = self.settings.identity
+        if not name:
+            raise GoosetermError(
+                "no signing identity: run `gooseterm init`, or pass --as NAME / set GOOSETERM_KEY"
+            )
+        return self.load_key(name)
+
+    def open_ledger(self, write: bool = False, path: Path | None = None) -> Ledger:
+        """Open the ledger; for writing, with the ledger key from the key store."""
+        path = path or self.settings.ledger_path
+        ledger = Ledger.open(path, readonly=not write)
+        if not write:
+            return ledger
+        name = ledger.ledger_key.name
+        ledger.close()
+        return Ledger.open(path, signer=self.load_key(name))
