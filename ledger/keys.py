@@ -266,11 +266,14 @@ class KeyStore:
 
     def import_public(self, vkey: str) -> NoteVerifier:
         """Store another party's verifier key under public/; importing the same key twice is harmless."""
-        verifier = parse_vkey(vkey)
+        try:
+            verifier = parse_vkey(vkey)
+        except NoteError as exc:
+            raise KeyStoreError(f"not a verifier key (want name+keyid+key): {exc}") from None
         public_dir = self._public_dir()
         path = public_dir / f"{_file_stem(verifier.name)}.pub"
         if path.exists():
-            existing = parse_vkey(path.read_text(encoding="utf-8"))
+            existing = self._read_public(path)
             if existing == verifier:
                 return verifier
             raise KeyExistsError(
@@ -283,7 +286,13 @@ class KeyStore:
 
     def public_keys(self) -> list[NoteVerifier]:
         """The imported public keys, sorted by name."""
-        return [parse_vkey(p.read_text(encoding="utf-8")) for p in sorted(self._public_dir().glob("*.pub"))]
+        return [self._read_public(p) for p in sorted(self._public_dir().glob("*.pub"))]
+
+    def _read_public(self, path: Path) -> NoteVerifier:
+        try:
+            return parse_vkey(path.read_text(encoding="utf-8"))
+        except (NoteError, UnicodeDecodeError) as exc:
+            raise KeyFileDamagedError(f"public key file {path} is damaged: {exc}; import the key again") from None
 
     def export(self, name: str) -> str:
         """The vkey of a key in the store: one of ours, else an imported one."""

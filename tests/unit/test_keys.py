@@ -164,8 +164,15 @@ def test_imported_key_cannot_be_silently_replaced(store: KeyStore) -> None:
 
 def test_malformed_public_key_is_refused(store: KeyStore) -> None:
     vkey = Signer.generate("bob").vkey
-    with pytest.raises(verifier.NoteError, match="key id does not match"):
+    with pytest.raises(keys.KeyStoreError, match="not a verifier key.*key id does not match"):
         store.import_public(vkey.replace("bob+", "rob+", 1))
+
+
+def test_damaged_imported_key_gives_a_clear_error(store: KeyStore) -> None:
+    store.import_public(Signer.generate("bob").vkey)
+    (store.directory / "public" / "bob.pub").write_text("garbage\n")
+    with pytest.raises(keys.KeyFileDamagedError, match=r"bob\.pub is damaged.*import the key again"):
+        store.public_keys()
 
 
 def test_export_of_unknown_key_lists_what_exists(store: KeyStore) -> None:
