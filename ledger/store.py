@@ -22,7 +22,7 @@ from pathlib import Path
 
 from . import blobs as blobstore
 from .schema import DDL, FORMAT
-from .signing import Signer, make_statement, sign_envelope, sign_note
+from .signing import Signer, canonical_json, make_statement, sign_envelope, sign_note
 from .tree import Frontier, TreeReader
 from .verifier import (
     GENESIS_CHAIN,
@@ -72,11 +72,6 @@ class Refused(LedgerError):
 def utc_now() -> str:
     """Writer time: RFC 3339 UTC with microseconds."""
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def canonical_json(obj: object) -> bytes:
-    """The one JSON serialisation the ledger writes: sorted keys, no spaces, UTF-8."""
-    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
 def predicate_type(kind: str) -> str:
