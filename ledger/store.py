@@ -577,6 +577,10 @@ class Txn:
         """Read a projected value inside the transaction (for precondition checks)."""
         return self.ledger.projection(name, key)
 
+    def projection_items(self, name: str) -> dict[str, dict]:
+        """Read every projected value under a name inside the transaction."""
+        return self.ledger.projection_items(name)
+
     def checkpoint(self, cosigners: Iterable[Signer]) -> bytes:
         """Sign and store a checkpoint of the current tree, or return the one already stored."""
         row = self.conn.execute("SELECT note FROM checkpoints WHERE size = ?", (self.size,)).fetchone()

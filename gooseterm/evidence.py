@@ -1,0 +1,81 @@
+"""Evidence intake: parse a file, store its bytes as a blob, append its typed statement.
+
+The latest evidence of each kind per service lives in the `evidence` projection, so gates read
+it without scanning history; every gate result names the digests it read.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+from adapters.evidence import EVIDENCE_KINDS, parse_evidence
+from ledger.store import Txn
+
+EVIDENCE_PROJECTION = "evidence"
+MEDIA_TYPES = {
+    "junit": "application/xml",
+    "sarif": "application/sarif+json",
+    "coverage": "application/octet-stream",
+    "metrics": "application/json",
+    "spec": "application/yaml",
+}
+
+
+@dataclass(frozen=True)
+class EvidenceRecord:
+    """The latest evidence of one kind for a service, as the projection holds it."""
+
+    service: str
+    kind: str
+    digest: str
+    seq: int
+    time: str
+    source: str
+    collector: str
+    facts: dict
+
+    @classmethod
+    def from_projection(cls, value: dict) -> "EvidenceRecord":
+        """Rebuild from the projection's JSON."""
+        return cls(**value)
+
+
+def evidence_key(service: str, kind: str) -> str:
+    """Projection key of a service's latest evidence of a kind."""
+    return f"{service}/{kind}"
+
+
+def record_evidence(
+    txn: Txn, signer, service: str, kind: str, data: bytes, source: str, collector: str = "cli"
+) -> EvidenceRecord:
+    """Parse, store and append one piece of evidence inside a write transaction.
+
+    `collector` says how it arrived ("cli" by hand, or an adapter such as "files", "github"),
+    which the success metrics use to measure how much evidence collection is automated.
+    """
+    facts = parse_evidence(kind, data, source).model_dump(mode="json")
+    digest = txn.put_blob(data, MEDIA_TYPES.get(kind, "application/octet-stream"))
+    from ledger.store import Draft
+
+    predicate = {"kind": kind, "digest": digest, "size": len(data), "source": source, "collector": collector, "facts": facts}
+    receipt = txn.append(Draft(f"evidence.{kind}", predicate, service=service, blobs=(digest,)), [signer])
+    record = EvidenceRecord(service, kind, digest, receipt.seq, receipt.time, source, collector, facts)
+    txn.project(EVIDENCE_PROJECTION, evidence_key(service, kind), record.__dict__, receipt.seq)
+    return record
+
+
+def latest_evidence(read, service: str) -> dict[str, EvidenceRecord]:
+    """The latest evidence per kind for a service; `read` is a Ledger or a Txn."""
+    out = {}
+    for kind in EVIDENCE_KINDS:
+        value = read.projection(EVIDENCE_PROJECTION, evidence_key(service, kind))
+        if value is not None:
+            out[kind] = EvidenceRecord.from_projection(value)
+    return out
+
+
+def evidence_digest(records: dict[str, EvidenceRecord]) -> str:
+    """One digest over the latest evidence of every kind: what an approval is bound to."""
+    lines = "".join(f"{kind}={records[kind].digest}\n" for kind in sorted(records))
+    return "sha256:" + hashlib.sha256(lines.encode()).hexdigest()

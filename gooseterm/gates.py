@@ -1,0 +1,285 @@
+"""Gates and rules: validators registered by name, bound by YAML, evaluated fail-closed.
+
+A validator reads only what the context hands it (latest evidence, states, the ledger) and
+returns an Outcome naming the evidence digests it read. Missing evidence fails; an exception in
+a validator is an `error` result, never a pass.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+from ledger.verifier import (
+    chain_hash,
+    ed25519_verify,
+    leaf_hash,
+    parse_envelope,
+    parse_vkey,
+    row_message,
+    verify_envelope,
+)
+
+from .evidence import EvidenceRecord
+from .orgconfig import Gate, GateType, OrgConfig, Rule
+
+
+class Result(StrEnum):
+    """A gate's verdict. Anything but pass or warn stops a blocking gate."""
+
+    PASS = "pass"
+    WARN = "warn"
+    FAIL = "fail"
+    INCONCLUSIVE = "inconclusive"
+    ERROR = "error"
+
+
+# Worst first: a rule reports the worst of its checks.
+_SEVERITY = {Result.PASS: 0, Result.WARN: 1, Result.INCONCLUSIVE: 2, Result.FAIL: 3, Result.ERROR: 4}
+
+
+def worst(results: list[Result]) -> Result:
+    """The most severe result (pass for an empty list)."""
+    return max(results, key=_SEVERITY.__getitem__, default=Result.PASS)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one validator concluded, why, and which evidence it read."""
+
+    result: Result
+    reason: str
+    evidence: tuple[str, ...] = ()
+
+
+@dataclass
+class GateContext:
+    """Everything a validator may read."""
+
+    service: str
+    org: OrgConfig
+    graph: "object"
+    states: dict[str, str]
+    evidence: dict[str, EvidenceRecord]
+    ledger: "object"
+    now: datetime
+    approvals: "object | None" = None
+    accepted_breaks: frozenset[tuple[str, str]] = frozenset()
+
+
+Validator = Callable[[GateContext, dict], Outcome]
+VALIDATORS: dict[str, Validator] = {}
+
+
+def validator(name: str) -> Callable[[Validator], Validator]:
+    """Register a validator under the name that rules.yaml binds."""
+
+    def register(fn: Validator) -> Validator:
+        VALIDATORS[name] = fn
+        return fn
+
+    return register
+
+
+def _need(ctx: GateContext, kind: str) -> EvidenceRecord | Outcome:
+    rec = ctx.evidence.get(kind)
+    if rec is None:
+        return Outcome(Result.FAIL, f"no {kind} evidence recorded (gooseterm evidence add --service {ctx.service} --kind {kind} FILE)")
+    return rec
+
+
+@validator("all_tests_passing")
+def all_tests_passing(ctx: GateContext, params: dict) -> Outcome:
+    """The latest JUnit report has at least one test and no failures or errors."""
+    rec = _need(ctx, "junit")
+    if isinstance(rec, Outcome):
+        return rec
+    f = rec.facts
+    ev = (rec.digest,)
+    if f["tests"] == 0:
+        return Outcome(Result.FAIL, "the test report holds zero tests", ev)
+    if f["failed"] or f["errors"]:
+        first = ", ".join(c["id"] for c in f.get("failures", [])[:3])
+        return Outcome(Result.FAIL, f"{f['failed']} failed, {f['errors']} errors of {f['tests']} tests" + (f" ({first})" if first else ""), ev)
+    return Outcome(Result.PASS, f"{f['passed']} of {f['tests']} tests passed ({f['skipped']} skipped)", ev)
+
+
+@validator("sast_results_clean")
+def sast_results_clean(ctx: GateContext, params: dict) -> Outcome:
+    """The latest SARIF run succeeded with no error-level findings (warnings within max_warnings)."""
+    rec = _need(ctx, "sarif")
+    if isinstance(rec, Outcome):
+        return rec
+    f, ev = rec.facts, (rec.digest,)
+    if not f["execution_successful"]:
+        return Outcome(Result.FAIL, "the static analysis run reports executionSuccessful: false", ev)
+    errors, warnings = f["by_level"].get("error", 0), f["by_level"].get("warning", 0)
+    if errors:
+        return Outcome(Result.FAIL, f"{errors} error-level findings ({f['suppressed']} suppressed findings not counted)", ev)
+    max_warnings = params.get("max_warnings")
+    if max_warnings is not None and warnings > max_warnings:
+        return Outcome(Result.WARN, f"{warnings} warnings, more than {max_warnings}", ev)
+    return Outcome(Result.PASS, f"no error-level findings ({warnings} warnings, {f['suppressed']} suppressed)", ev)
+
+
+@validator("test_coverage_threshold")
+def test_coverage_threshold(ctx: GateContext, params: dict) -> Outcome:
+    """Line coverage (0..1, whatever the report's format) at or above min_line_rate."""
+    rec = _need(ctx, "coverage")
+    if isinstance(rec, Outcome):
+        return rec
+    minimum = float(params.get("min_line_rate", 0.8))
+    rate = rec.facts["line_rate"]
+    ev = (rec.digest,)
+    if rate < minimum:
+        return Outcome(Result.FAIL, f"line coverage {rate:.1%} is below {minimum:.0%}", ev)
+    return Outcome(Result.PASS, f"line coverage {rate:.1%} (minimum {minimum:.0%})", ev)
+
+
+@validator("performance_baseline_met")
+def performance_baseline_met(ctx: GateContext, params: dict) -> Outcome:
+    """Metrics evidence is present, finite, and within each `objectives` bound ({metric: {max|min}})."""
+    rec = _need(ctx, "metrics")
+    if isinstance(rec, Outcome):
+        return rec
+    values, ev = rec.facts["values"], (rec.digest,)
+    if rec.facts["non_finite"]:
+        return Outcome(Result.FAIL, f"metrics not finite: {', '.join(rec.facts['non_finite'])}", ev)
+    problems = []
+    for metric, bound in (params.get("objectives") or {}).items():
+        if metric not in values:
+            problems.append(f"{metric} has no data")
+            continue
+        v = float(values[metric])
+        if not math.isfinite(v):
+            problems.append(f"{metric} is {v}")
+        elif "max" in bound and v > bound["max"]:
+            problems.append(f"{metric} = {v:g} > {bound['max']:g}")
+        elif "min" in bound and v < bound["min"]:
+            problems.append(f"{metric} = {v:g} < {bound['min']:g}")
+    if problems:
+        return Outcome(Result.FAIL, "; ".join(problems), ev)
+    return Outcome(Result.PASS, f"{len(values)} metrics recorded, all objectives met", ev)
+
+
+@validator("evidence_collected")
+def evidence_collected(ctx: GateContext, params: dict) -> Outcome:
+    """Every evidence kind in `kinds` (default junit, sarif, coverage, metrics) is recorded."""
+    kinds = params.get("kinds") or ["junit", "sarif", "coverage", "metrics"]
+    missing = [k for k in kinds if k not in ctx.evidence]
+    digests = tuple(ctx.evidence[k].digest for k in kinds if k in ctx.evidence)
+    if missing:
+        return Outcome(Result.FAIL, f"missing evidence: {', '.join(missing)}", digests)
+    return Outcome(Result.PASS, f"{', '.join(kinds)} recorded", digests)
+
+
+@validator("dependencies_compliant")
+def dependencies_compliant(ctx: GateContext, params: dict) -> Outcome:
+    """Every required dependency is compliant; optional ones that are not only warn."""
+    check = ctx.graph.validate_compliance_state(ctx.service, ctx.states)
+    if not check.ok:
+        return Outcome(Result.FAIL, check.reason)
+    if check.warnings:
+        return Outcome(Result.WARN, check.reason)
+    return Outcome(Result.PASS, check.reason)
+
+
+@validator("approved_promotion")
+def approved_promotion(ctx: GateContext, params: dict) -> Outcome:
+    """The approval policy is met (evaluated by the approvals module; a person decides)."""
+    if ctx.approvals is None:
+        return Outcome(Result.INCONCLUSIVE, "waiting for approvals")
+    status = ctx.approvals
+    return Outcome(Result.PASS if status.met else Result.INCONCLUSIVE, status.reason)
+
+
+def _evidence_rows(ctx: GateContext) -> list:
+    return [ctx.ledger.entry(rec.seq) for rec in ctx.evidence.values()]
+
+
+@validator("evidence_chain_valid")
+def evidence_chain_valid(ctx: GateContext, params: dict) -> Outcome:
+    """Each evidence entry's leaf hash, chain link and row signature verify."""
+    ledger = ctx.ledger
+    ev = tuple(rec.digest for rec in ctx.evidence.values())
+    if not ctx.evidence:
+        return Outcome(Result.FAIL, "no evidence to check", ev)
+    for e in _evidence_rows(ctx):
+        prev = ledger.entry(e.seq - 1).chain if e.seq else bytes(32)
+        if leaf_hash(e.leaf) != e.leaf_hash or chain_hash(prev, e.leaf_hash) != e.chain:
+            return Outcome(Result.FAIL, f"entry {e.seq} does not match its hash chain", ev)
+        if not ed25519_verify(ledger.ledger_key.public_key, e.row_sig, row_message(ledger.origin, e.seq, e.chain)):
+            return Outcome(Result.FAIL, f"entry {e.seq} has a bad ledger signature", ev)
+    return Outcome(Result.PASS, f"{len(ctx.evidence)} evidence entries chain and verify", ev)
+
+
+@validator("signatures_verified")
+def signatures_verified(ctx: GateContext, params: dict) -> Outcome:
+    """Each evidence statement is signed by a key the ledger trusted at that seq."""
+    ev = tuple(rec.digest for rec in ctx.evidence.values())
+    if not ctx.evidence:
+        return Outcome(Result.FAIL, "no evidence to check", ev)
+    keys = ctx.ledger.keys()
+    for e in _evidence_rows(ctx):
+        trusted = {k: parse_vkey(r.vkey).public_key for k, r in keys.items() if r.valid_at(e.seq)}
+        try:
+            verify_envelope(parse_envelope(e.record["envelope"]), trusted)
+        except ValueError as exc:
+            return Outcome(Result.FAIL, f"entry {e.seq}: {exc}", ev)
+    return Outcome(Result.PASS, f"{len(ctx.evidence)} evidence statements signed by trusted keys", ev)
+
+
+@dataclass
+class GateResult:
+    """One gate or rule evaluated: its type, verdict, reason, checks and evidence read."""
+
+    name: str
+    type: GateType
+    result: Result
+    reason: str
+    checks: list[dict] = field(default_factory=list)
+    evidence: list[str] = field(default_factory=list)
+
+    @property
+    def blocks(self) -> bool:
+        """True when this result stops the transition (blocking and not pass/warn)."""
+        return self.type == GateType.BLOCKING and self.result not in (Result.PASS, Result.WARN)
+
+    def to_json(self) -> dict:
+        """JSON form, as recorded in the ledger."""
+        return {"gate": self.name, "type": str(self.type), "result": str(self.result), "reason": self.reason,
+                "checks": self.checks, "evidence": self.evidence}
+
+
+def evaluate(requirement: Gate | Rule, ctx: GateContext) -> GateResult:
+    """Run a gate (one validator) or a rule (several checks); exceptions become `error`."""
+    checks, results, evidence = [], [], []
+    for check in requirement.checks:
+        fn = VALIDATORS.get(check.validator)
+        if fn is None:
+            outcome = Outcome(Result.ERROR, f"no validator named {check.validator!r} is registered")
+        else:
+            try:
+                outcome = fn(ctx, dict(check.params))
+            except Exception as exc:  # a broken validator must fail closed, never pass
+                outcome = Outcome(Result.ERROR, f"{check.validator} raised {type(exc).__name__}: {exc}")
+        checks.append({"validator": check.validator, "result": str(outcome.result), "reason": outcome.reason})
+        results.append(outcome.result)
+        evidence += [d for d in outcome.evidence if d not in evidence]
+    result = worst(results)
+    if len(checks) == 1:
+        reason = checks[0]["reason"]
+    else:
+        reason = "; ".join(f"{c['validator']}: {c['reason']}" for c in checks if c["result"] == str(result))
+    return GateResult(requirement.name, requirement.type, result, reason, checks, evidence)
+
+
+def evaluate_transition(org: OrgConfig, source: str, target: str, ctx: GateContext) -> list[GateResult]:
+    """Evaluate every gate and rule of a transition, in config order."""
+    transition = org.states.transition(source, target)
+    if transition is None:
+        return []
+    return [evaluate(org.rules.requirement(name), ctx) for name in transition.requirements]

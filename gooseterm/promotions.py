@@ -1,0 +1,492 @@
+"""Promotions, approvals, overrides and demotions: the compliance life cycle on the ledger.
+
+Every command runs in one ledger write transaction and re-checks its preconditions there, so
+two SREs promoting the same service at once get one promotion and one clear conflict. State
+lives in projections updated in the same transaction; the entries are the proof.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from ledger.signing import Signer
+from ledger.store import Draft, Ledger, Txn
+
+from .approvals import approval_status, expires_at, groups_of, parse_time, policy_snapshot, refusal_for
+from .errors import Conflict, GoosetermError, Refusal
+from .evidence import EvidenceRecord, evidence_digest, latest_evidence, record_evidence
+from .gates import GateContext, GateResult, Result, VALIDATORS, evaluate, evaluate_transition
+from .orgconfig import GateType, OrgConfig, TransitionKind
+from .resolver import CycleError, DependencyGraph
+
+SERVICE = "service"
+PROMOTION = "promotion"
+CYCLE_BREAK = "cycle_break"
+OPEN_STATUSES = ("requested", "validating", "awaiting_approval", "approved")
+FINAL_STATUSES = ("promoted", "blocked", "rejected", "expired", "failed")
+
+# Evidence kinds whose failure on a compliant service is a violation, with the validator judging it.
+VIOLATION_CHECKS = {"junit": "all_tests_passing", "sarif": "sast_results_clean"}
+
+
+@dataclass
+class Outcome:
+    """What a command did: the promotion (if any), its status, reasons and the seqs written."""
+
+    service: str
+    status: str
+    promotion: str | None = None
+    reasons: list[str] = field(default_factory=list)
+    gates: list[dict] = field(default_factory=list)
+    seqs: list[int] = field(default_factory=list)
+    state: str | None = None
+
+    def to_json(self) -> dict:
+        """JSON form for --json."""
+        return dict(self.__dict__)
+
+
+class Orchestrator:
+    """The domain's write and read API over one ledger and one org config."""
+
+    def __init__(self, ledger: Ledger, org: OrgConfig, signer: Signer | None = None):
+        self.ledger = ledger
+        self.org = org
+        self.signer = signer
+        self.graph = DependencyGraph.from_services(org.services.values())
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def now(self) -> datetime:
+        """The ledger clock as a datetime (so expiry uses the same time as the entries)."""
+        return parse_time(self.ledger.clock())
+
+    def service(self, name: str, read=None) -> dict:
+        """A service's projected record (a fresh one, in the initial state, if never recorded)."""
+        self._known(name)
+        rec = (read or self.ledger).projection(SERVICE, name)
+        return rec or {"name": name, "state": self.org.states.initial, "since_seq": None, "onboarded_seq": None, "at_risk": {}}
+
+    def states(self, read=None) -> dict[str, str]:
+        """Every configured service's current state."""
+        read = read or self.ledger
+        stored = read.projection_items(SERVICE)
+        return {s: stored.get(s, {}).get("state", self.org.states.initial) for s in self.org.services}
+
+    def promotion(self, pid: str, read=None) -> dict:
+        """A promotion's record; Refusal if there is none."""
+        rec = (read or self.ledger).projection(PROMOTION, pid)
+        if rec is None:
+            raise GoosetermError(f"no promotion {pid!r} (see `gooseterm status`)")
+        return rec
+
+    def promotions(self, service: str | None = None, open_only: bool = False) -> list[dict]:
+        """Promotions, oldest first, optionally for one service or only the open ones."""
+        recs = sorted(self.ledger.projection_items(PROMOTION).values(), key=lambda p: p["requested_seq"])
+        return [p for p in recs if (service is None or p["service"] == service) and (not open_only or p["status"] in OPEN_STATUSES)]
+
+    def accepted_breaks(self, read=None) -> frozenset[tuple[str, str]]:
+        """Dependency edges whose cycle break has a recorded manual review."""
+        read = read or self.ledger
+        items = read.projection_items(CYCLE_BREAK)
+        return frozenset((v["dependent"], v["dependency"]) for v in items.values())
+
+    def context(self, service: str, read=None, promotion: dict | None = None) -> GateContext:
+        """What the validators of `service` read, as of now."""
+        read = read or self.ledger
+        status = approval_status(promotion, self.now()) if promotion else None
+        return GateContext(
+            service=service, org=self.org, graph=self.graph, states=self.states(read),
+            evidence=latest_evidence(read, service), ledger=self.ledger, now=self.now(), approvals=status,
+            accepted_breaks=self.accepted_breaks(read),
+        )
+
+    def _known(self, service: str) -> None:
+        if service not in self.org.services:
+            known = ", ".join(sorted(self.org.services))
+            raise GoosetermError(f"unknown service {service!r}; the org config has {known}")
+
+    def _me(self) -> Signer:
+        if self.signer is None:
+            raise GoosetermError("this command signs entries: run `gooseterm init` or pass --as NAME")
+        return self.signer
+
+    # -- onboarding and evidence -----------------------------------------------------------
+
+    def onboard(self, service: str, spec: bytes) -> Outcome:
+        """Record a service's onboarding with its spec as evidence; refuses a second time."""
+        self._known(service)
+        me = self._me()
+        with self.ledger.transaction() as txn:
+            rec = self.service(service, txn)
+            if rec["onboarded_seq"] is not None:
+                raise Refusal(f"{service} was onboarded at seq {rec['onboarded_seq']}")
+            ev = record_evidence(txn, me, service, "spec", spec, f"services/{service}.yaml", "cli")
+            r = txn.append(Draft("service.onboarded", {"service": service, "spec_digest": ev.digest, "by": me.name}, service=service, blobs=(ev.digest,)), [me])
+            rec.update(onboarded_seq=r.seq, onboarded_time=r.time, spec_digest=ev.digest, since_seq=r.seq)
+            txn.project(SERVICE, service, rec, r.seq)
+        return Outcome(service, "onboarded", seqs=[ev.seq, r.seq], state=rec["state"])
+
+    def add_evidence(self, service: str, kind: str, data: bytes, source: str, collector: str = "cli") -> tuple[EvidenceRecord, Outcome | None]:
+        """Record evidence; a compliant service whose new evidence fails its check is demoted."""
+        self._known(service)
+        me = self._me()
+        with self.ledger.transaction() as txn:
+            ev = record_evidence(txn, me, service, kind, data, source, collector)
+            demotion = None
+            rec = self.service(service, txn)
+            check = VIOLATION_CHECKS.get(kind)
+            if check and rec["state"] == self.org.states.compliant:
+                result = VALIDATORS[check](self.context(service, txn), {})
+                if result.result in (Result.FAIL, Result.ERROR):
+                    demotion = self._demote(txn, service, f"new {kind} evidence (seq {ev.seq}) fails {check}: {result.reason}")
+        return ev, demotion
+
+    # -- promotion requests ----------------------------------------------------------------
+
+    def _transition(self, current: str, target: str, service: str):
+        t = self.org.states.transition(current, target)
+        if t is None or t.kind != TransitionKind.PROMOTION:
+            allowed = [x.target for x in self.org.states.transitions_from(current) if x.kind == TransitionKind.PROMOTION]
+            raise Refusal(
+                f"{service} is {current}; it cannot be promoted to {target}"
+                + (f" (allowed next: {', '.join(allowed)})" if allowed else " (no promotion leads out of it)")
+            )
+        return t
+
+    def request(self, service: str, target: str) -> Outcome:
+        """Request one transition: record it, run its gates, and end blocked, awaiting approval or promoted."""
+        self._known(service)
+        me = self._me()
+        with self.ledger.transaction() as txn:
+            return self._request(txn, me, service, target)
+
+    def _request(self, txn: Txn, me: Signer, service: str, target: str) -> Outcome:
+        rec = self.service(service, txn)
+        if rec["onboarded_seq"] is None:
+            raise Refusal(f"{service} is not onboarded; run `gooseterm onboard {service}` first")
+        current = rec["state"]
+        transition = self._transition(current, target, service)
+        for p in self.ledger.projection_items(PROMOTION).values():
+            if p["service"] == service and p["status"] in OPEN_STATUSES:
+                raise Conflict(f"{service} already has open promotion {p['id']} ({p['status']}); approve, reject or override it first")
+        evidence = latest_evidence(txn, service)
+        digest = evidence_digest(evidence)
+        policy = None
+        if any(self.org.rules.requirement(n).type == GateType.MANUAL for n in transition.requirements):
+            policy = policy_snapshot(self.org.approvals.policy_for(service, target))
+        request = {
+            "service": service,
+            "target_state": target,
+            "from_state": current,
+            "evidence_refs": sorted(e.digest for e in evidence.values()),
+            "evidence_digest": digest,
+            "dependencies": {
+                "required": self.graph.dependencies(service, required_only=True),
+                "optional": [d for d in self.graph.dependencies(service) if d not in self.graph.dependencies(service, required_only=True)],
+            },
+            "requested_by": me.name,
+            "policy": policy,
+        }
+        r = txn.append(Draft("promotion.requested", request, service=service), [me])
+        pid = f"{service}-{r.seq}"
+        promo = {
+            "id": pid, "service": service, "from": current, "to": target, "status": "validating",
+            "requested_by": me.name, "requested_seq": r.seq, "requested_time": r.time,
+            "evidence_digest": digest, "policy": policy, "approvals": [], "gates": [], "reasons": [], "updated_seq": r.seq,
+        }
+        # The request entry was appended before the id existed; later entries carry the id.
+        txn.project(PROMOTION, pid, promo, r.seq)
+        out = Outcome(service, "validating", pid, seqs=[r.seq], state=current)
+        self._run_gates(txn, me, promo, out)
+        return out
+
+    def _record_gates(self, txn: Txn, me: Signer, promo: dict, results: list[GateResult], out: Outcome) -> None:
+        promo["gates"] = []
+        for g in results:
+            body = {**g.to_json(), "transition": f"{promo['from']}->{promo['to']}"}
+            r = txn.append(Draft("gate.result", body, service=promo["service"], promotion=promo["id"]), [me])
+            promo["gates"].append({**g.to_json(), "seq": r.seq})
+            out.seqs.append(r.seq)
+        out.gates = promo["gates"]
+
+    def _run_gates(self, txn: Txn, me: Signer, promo: dict, out: Outcome) -> None:
+        ctx = self.context(promo["service"], txn, promo)
+        results = evaluate_transition(self.org, promo["from"], promo["to"], ctx)
+        self._record_gates(txn, me, promo, results, out)
+        blocking = [g for g in results if g.blocks]
+        manual = [g for g in results if g.type == GateType.MANUAL and g.result != Result.PASS]
+        if blocking:
+            reasons = [f"{g.name}: {g.result} - {g.reason}" for g in blocking]
+            self._finish(txn, me, promo, "blocked", "promotion.blocked", {"reasons": reasons}, out)
+        elif manual:
+            status = ctx.approvals or approval_status(promo, ctx.now)
+            body = {"waiting_for": status.reason, "expires_at": expires_at(promo).isoformat() if promo["policy"] else None}
+            self._finish(txn, me, promo, "awaiting_approval", "promotion.awaiting_approval", body, out)
+            out.reasons = [f"{g.name}: {g.reason}" for g in manual]
+        else:
+            self._promote(txn, me, promo, out, quorum=None)
+
+    def _finish(self, txn: Txn, me: Signer, promo: dict, status: str, kind: str, body: dict, out: Outcome) -> int:
+        r = txn.append(Draft(kind, {"promotion": promo["id"], **body}, service=promo["service"], promotion=promo["id"]), [me])
+        promo["status"] = status
+        promo["updated_seq"] = r.seq
+        promo["reasons"] = body.get("reasons", promo["reasons"])
+        txn.project(PROMOTION, promo["id"], promo, r.seq)
+        out.status, out.reasons = status, list(promo["reasons"])
+        out.seqs.append(r.seq)
+        return r.seq
+
+    def _promote(self, txn: Txn, me: Signer, promo: dict, out: Outcome, quorum: dict | None, override: dict | None = None) -> None:
+        body = {"from": promo["from"], "to": promo["to"]}
+        if quorum:
+            body["quorum"] = quorum
+        if override:
+            body["override"] = override
+        self._finish(txn, me, promo, "promoted", "promotion.promoted", body, out)
+        rec = self.service(promo["service"], txn)
+        rec.update(state=promo["to"], since_seq=promo["updated_seq"])
+        txn.project(SERVICE, promo["service"], rec, promo["updated_seq"])
+        out.state = promo["to"]
+        if promo["to"] == self.org.states.compliant:
+            for dependent in self.graph.dependents(promo["service"], transitive=True):
+                d = self.service(dependent, txn)
+                if d["at_risk"].pop(promo["service"], None) is not None:
+                    txn.project(SERVICE, dependent, d, promo["updated_seq"])
+
+    # -- decisions on a promotion ----------------------------------------------------------
+
+    def _open(self, txn: Txn, me: Signer, pid: str, out: Outcome) -> dict:
+        promo = self.promotion(pid, txn)
+        out.service, out.promotion = promo["service"], pid
+        if promo["status"] != "awaiting_approval":
+            raise Refusal(f"promotion {pid} is {promo['status']}, not awaiting approval" + (f": {'; '.join(promo['reasons'])}" if promo["reasons"] else ""))
+        if promo["policy"] and expires_at(promo) <= self.now():
+            self._finish(txn, me, promo, "expired", "promotion.expired", {"reasons": [f"no decision before {expires_at(promo).isoformat()}"]}, out)
+            raise _Expired(promo)
+        return promo
+
+    def _decide(self, action: Callable[[Txn, Signer, str, Outcome], None], pid: str) -> Outcome:
+        me = self._me()
+        out = Outcome("", "")
+        expired = None
+        with self.ledger.transaction() as txn:
+            try:
+                action(txn, me, pid, out)
+            except _Expired as exc:  # commit the expiry entry, then refuse
+                expired = exc.promo
+        if expired is not None:
+            raise Refusal(f"promotion {pid} expired at {expires_at(expired).isoformat()}; request it again")
+        return out
+
+    def approve(self, pid: str) -> Outcome:
+        """Sign an approval bound to the promotion's evidence; promote once the policy is met."""
+        return self._decide(self._approve, pid)
+
+    def _approve(self, txn: Txn, me: Signer, pid: str, out: Outcome) -> None:
+        promo = self._open(txn, me, pid, out)
+        why = refusal_for(self.org, promo, me.name)
+        if why:
+            raise Refusal(why)
+        current = evidence_digest(latest_evidence(txn, promo["service"]))
+        if current != promo["evidence_digest"]:
+            raise Refusal(
+                f"evidence for {promo['service']} changed since promotion {pid} was requested; "
+                "approvals are bound to the evidence the approver saw, so request the promotion again"
+            )
+        body = {"promotion": pid, "decision": "approve", "person": me.name, "groups": groups_of(self.org, me.name), "evidence_digest": promo["evidence_digest"]}
+        r = txn.append(Draft("approval.granted", body, service=promo["service"], promotion=pid), [me])
+        promo["approvals"].append({**body, "seq": r.seq, "time": r.time, "keyid": me.keyid})
+        txn.project(PROMOTION, pid, promo, r.seq)
+        out.seqs.append(r.seq)
+        status = approval_status(promo, self.now())
+        out.status, out.reasons = promo["status"], [status.reason]
+        if not status.met:
+            return
+        quorum = {"required": promo["policy"]["required"], "approvals": [a["seq"] for a in status.counted], "evidence_digest": promo["evidence_digest"]}
+        self._finish(txn, me, promo, "approved", "promotion.approved", {"quorum": quorum}, out)
+        ctx = self.context(promo["service"], txn, promo)
+        results = [g for g in evaluate_transition(self.org, promo["from"], promo["to"], ctx)]
+        self._record_gates(txn, me, promo, results, out)
+        failing = [g for g in results if g.blocks or (g.type == GateType.MANUAL and g.result != Result.PASS)]
+        if failing:
+            reasons = [f"{g.name}: {g.result} - {g.reason}" for g in failing]
+            self._finish(txn, me, promo, "failed", "promotion.failed", {"reasons": reasons}, out)
+        else:
+            self._promote(txn, me, promo, out, quorum=quorum)
+
+    def reject(self, pid: str, reason: str) -> Outcome:
+        """Reject a promotion awaiting approval, with the reason recorded."""
+        if not reason.strip():
+            raise GoosetermError("a rejection needs a reason (--reason)")
+
+        def act(txn: Txn, me: Signer, pid: str, out: Outcome) -> None:
+            promo = self._open(txn, me, pid, out)
+            why = refusal_for(self.org, promo, me.name)
+            if why and "already approved" not in why:
+                raise Refusal(why.replace("approve", "reject"))
+            body = {"promotion": pid, "decision": "reject", "person": me.name, "groups": groups_of(self.org, me.name), "reason": reason}
+            r = txn.append(Draft("approval.rejected", body, service=promo["service"], promotion=pid), [me])
+            out.seqs.append(r.seq)
+            self._finish(txn, me, promo, "rejected", "promotion.rejected", {"reasons": [f"rejected by {me.name}: {reason}"]}, out)
+
+        return self._decide(act, pid)
+
+    def override(self, pid: str, reason: str) -> Outcome:
+        """Break glass: an admin promotes a blocked or waiting promotion, with a mandatory reason."""
+        if not reason.strip():
+            raise GoosetermError("an override needs a reason (--reason); it stays visible in every export")
+
+        def act(txn: Txn, me: Signer, pid: str, out: Outcome) -> None:
+            promo = self.promotion(pid, txn)
+            out.service, out.promotion = promo["service"], pid
+            if promo["status"] not in ("awaiting_approval", "blocked"):
+                raise Refusal(f"promotion {pid} is {promo['status']}; only a blocked or waiting promotion can be overridden")
+            roles = (promo["policy"] or {}).get("override_roles") or ["admin"]
+            person = self.org.org.people.get(me.name)
+            key = self.ledger.keys().get(me.keyid)
+            if person is None or not set(person.roles) & set(roles) or key is None or "admin" not in key.roles:
+                raise Refusal(f"{me.name} may not override: it needs role {' or '.join(roles)} in the org and an admin key in the ledger")
+            rec = self.service(promo["service"], txn)
+            if rec["state"] != promo["from"]:
+                raise Conflict(f"{promo['service']} is now {rec['state']}, no longer {promo['from']}")
+            bypassed = [g["gate"] for g in promo["gates"] if g["result"] not in ("pass", "warn")]
+            body = {"promotion": pid, "person": me.name, "reason": reason, "bypassed": bypassed}
+            r = txn.append(Draft("promotion.overridden", body, service=promo["service"], promotion=pid), [me])
+            out.seqs.append(r.seq)
+            self._promote(txn, me, promo, out, quorum=None, override={"seq": r.seq, "person": me.name, "reason": reason})
+
+        return self._decide(act, pid)
+
+    # -- demotion ----------------------------------------------------------------------------
+
+    def demote(self, service: str, reason: str) -> Outcome:
+        """Demote a compliant service: dependents become at risk, their open promotions blocked."""
+        self._known(service)
+        if not reason.strip():
+            raise GoosetermError("a demotion needs a reason (--reason)")
+        with self.ledger.transaction() as txn:
+            return self._demote(txn, service, reason)
+
+    def _demote(self, txn: Txn, service: str, reason: str) -> Outcome:
+        me = self._me()
+        rec = self.service(service, txn)
+        demotions = [t for t in self.org.states.transitions_from(rec["state"]) if t.kind == TransitionKind.DEMOTION]
+        if not demotions:
+            raise Refusal(f"{service} is {rec['state']}; no demotion leads out of that state")
+        target = demotions[0].target
+        dependents = self.graph.dependents(service, transitive=True)
+        body = {"service": service, "from": rec["state"], "to": target, "reason": reason, "at_risk": dependents}
+        r = txn.append(Draft("service.demoted", body, service=service), [me])
+        out = Outcome(service, "demoted", seqs=[r.seq], state=target, reasons=[reason])
+        rec.update(state=target, since_seq=r.seq)
+        txn.project(SERVICE, service, rec, r.seq)
+        for dependent in dependents:
+            d = self.service(dependent, txn)
+            d["at_risk"][service] = f"{service} demoted at seq {r.seq}: {reason}"
+            txn.project(SERVICE, dependent, d, r.seq)
+            for p in list(self.ledger.projection_items(PROMOTION).values()):
+                if p["service"] == dependent and p["status"] in OPEN_STATUSES:
+                    sub = Outcome(dependent, "")
+                    self._finish(txn, me, p, "blocked", "promotion.blocked", {"reasons": [f"dependency {service} was demoted: {reason}"]}, sub)
+                    out.seqs += sub.seqs
+        return out
+
+    # -- cycles ----------------------------------------------------------------------------
+
+    def accept_cycle_break(self, dependent: str, dependency: str, reason: str) -> int:
+        """Record the manual review that lets planning ignore one dependency edge of a cycle."""
+        me = self._me()
+        if (dependent, dependency) not in {(e.dependent, e.dependency) for e in self.graph.edges()}:
+            raise GoosetermError(f"{dependent} does not depend on {dependency}")
+        if not reason.strip():
+            raise GoosetermError("a cycle break needs a reason from the review")
+        with self.ledger.transaction() as txn:
+            body = {"dependent": dependent, "dependency": dependency, "reason": reason, "reviewer": me.name}
+            r = txn.append(Draft("cycle_break.reviewed", body, service=dependent), [me])
+            txn.project(CYCLE_BREAK, f"{dependent}->{dependency}", body, r.seq)
+            return r.seq
+
+    # -- plans -----------------------------------------------------------------------------
+
+    def path(self, current: str, target: str) -> list[str]:
+        """The states a service passes through from current to target by promotions (BFS)."""
+        if current == target:
+            return []
+        frontier, seen = [[current]], {current}
+        while frontier:
+            nxt = []
+            for p in frontier:
+                for t in self.org.states.transitions_from(p[-1]):
+                    if t.kind == TransitionKind.PROMOTION and t.target not in seen:
+                        if t.target == target:
+                            return p[1:] + [target]
+                        seen.add(t.target)
+                        nxt.append(p + [t.target])
+            frontier = nxt
+        raise Refusal(f"no sequence of promotions leads from {current} to {target}")
+
+    def plan(self, services: Iterable[str] | None, target: str) -> list[list[dict]]:
+        """Promotion order as waves, each service with its steps and predicted first-step blockers."""
+        if target not in self.org.states.states:
+            raise GoosetermError(f"unknown state {target!r}; states are {', '.join(self.org.states.states)}")
+        chosen = list(services) if services else None
+        for s in chosen or []:
+            self._known(s)
+        try:
+            waves = self.graph.waves(chosen, include_dependencies=True, accepted_breaks=self.accepted_breaks())
+        except CycleError as exc:
+            raise Refusal(str(exc)) from None
+        states = self.states()
+        out = []
+        for wave in waves:
+            items = []
+            for s in wave:
+                steps = self.path(states[s], target) if states[s] != target else []
+                item = {"service": s, "state": states[s], "steps": steps, "blockers": []}
+                if steps:
+                    ctx = self.context(s)
+                    for g in evaluate_transition(self.org, states[s], steps[0], ctx):
+                        if g.blocks:
+                            item["blockers"].append(f"{g.name}: {g.reason}")
+                        elif g.type == GateType.MANUAL and g.result != Result.PASS:
+                            item["blockers"].append(f"{g.name}: needs approval")
+                items.append(item)
+            out.append(items)
+        return out
+
+    def promote_many(self, services: Iterable[str] | None, target: str, dry_run: bool = False) -> list[Outcome]:
+        """Promote services towards target in dependency waves; a failure stops its dependents, not its siblings."""
+        waves = self.plan(services, target)
+        if dry_run:
+            return [Outcome(i["service"], "would block" if i["blockers"] else ("done" if not i["steps"] else "would request"),
+                            reasons=i["blockers"], state=i["state"]) for wave in waves for i in wave]
+        stopped: dict[str, str] = {}
+        results = []
+        for wave in waves:
+            for item in wave:
+                s = item["service"]
+                waiting = [d for d in self.graph.dependencies(s, required_only=True) if d in stopped]
+                if waiting:
+                    stopped[s] = waiting[0]
+                    results.append(Outcome(s, "waiting", reasons=[f"waits for {d}: {stopped[d] if stopped[d] != d else 'not at target'}" for d in waiting], state=item["state"]))
+                    continue
+                outcome = Outcome(s, "done", state=item["state"])
+                for step in item["steps"]:
+                    try:
+                        outcome = self.request(s, step)
+                    except (Refusal, Conflict) as exc:
+                        outcome = Outcome(s, "refused", reasons=[str(exc)], state=item["state"])
+                    if outcome.status != "promoted":
+                        break
+                if outcome.status not in ("promoted", "done"):
+                    stopped[s] = s
+                results.append(outcome)
+        return results
+
+
+class _Expired(Exception):
+    def __init__(self, promo: dict):
+        self.promo = promo
