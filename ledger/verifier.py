@@ -594,7 +594,7 @@ def _signature_faults(seq: int, env: Envelope, keys: dict[str, TrustedKey]) -> t
 def _check_rows(rows, prev_chain: bytes | None, origin: str, ledger_pub: bytes, keys: dict[str, TrustedKey]) -> _ChunkResult:
     """Check a run of consecutive rows: leaf, columns, chain, row signature, statement signatures."""
     out = _ChunkResult()
-    for seq, kind, service, promotion, leaf, stored_leaf_hash, chain, row_sig in rows:
+    for seq, time, kind, service, promotion, leaf, stored_leaf_hash, chain, row_sig in rows:
         out.rows += 1
         if leaf_hash(leaf) != stored_leaf_hash:
             out.faults.append(Fault("leaf_modified", seq, "entry bytes do not hash to the stored leaf hash"))
@@ -607,14 +607,14 @@ def _check_rows(rows, prev_chain: bytes | None, origin: str, ledger_pub: bytes, 
             record = json.loads(leaf)
             env = parse_envelope(record["envelope"])
             claimed = record["seq"]
-            columns = (record["kind"], record["service"], record["promotion"])
+            columns = (record["time"], record["kind"], record["service"], record["promotion"])
         except (ValueError, KeyError, TypeError) as exc:
             out.faults.append(Fault("leaf_modified", seq, f"entry is not a readable gooseterm leaf ({exc})"))
             continue
         if claimed != seq:
             out.misplaced.append((seq, claimed))
-        if columns != (kind, service, promotion):
-            out.faults.append(Fault("leaf_modified", seq, "row columns (kind, service, promotion) differ from the signed leaf"))
+        if columns != (time, kind, service, promotion):
+            out.faults.append(Fault("leaf_modified", seq, "row columns (time, kind, service, promotion) differ from the signed leaf"))
         faults, good = _signature_faults(seq, env, keys)
         out.faults += faults
         out.blob_refs.update(record.get("blobs") or ())
@@ -633,7 +633,7 @@ def _check_rows(rows, prev_chain: bytes | None, origin: str, ledger_pub: bytes, 
     return out
 
 
-_ROW_COLUMNS = "seq, kind, service, promotion, leaf, leaf_hash, chain, row_sig"
+_ROW_COLUMNS = "seq, time, kind, service, promotion, leaf, leaf_hash, chain, row_sig"
 _worker_ctx: dict = {}
 
 
@@ -700,30 +700,69 @@ def _trust_timeline(conn: sqlite3.Connection, origin: str, ledger_key: NoteVerif
 
 
 def _classify_misplaced(misplaced: list[tuple[int, int]], report: Report) -> None:
-    """Turn leaves whose claimed seq differs from their position into deleted/inserted/reordered."""
-    claimed_at = {claimed: pos for pos, claimed in misplaced}
-    reported: set[int] = set()
+    """Turn leaves whose signed seq differs from their position into deleted/inserted/reordered.
+
+    Only a change of offset (signed seq minus position) starts a finding, so one deletion
+    followed by renumbering is one `row_deleted`, not a fault on every later row.
+    """
+    offsets = dict(misplaced)
+    claimers: dict[int, list[int]] = {}
+    for pos, claimed in misplaced:
+        claimers.setdefault(claimed, []).append(pos)
+    claimed_anywhere = set(claimers)
+    reordered_values: set[int] = set()
     for pos, claimed in sorted(misplaced):
-        if claimed > pos:
-            code = "row_reordered" if pos in claimed_at else "row_deleted"
-            where = pos
-        else:
-            code, where = "row_inserted", claimed
-        if where not in reported:
-            reported.add(where)
-            report.faults.append(Fault(code, where, f"position {pos} holds the entry signed as seq {claimed}"))
+        expected = pos + (offsets[pos - 1] - (pos - 1) if pos - 1 in offsets else 0)
+        if claimed == expected:
+            continue
+        detail = f"position {pos} holds the entry signed as seq {claimed}"
+        if claimed > expected:
+            skipped = set(range(expected, claimed))
+            if skipped & claimed_anywhere:
+                reordered_values |= skipped
+                report.faults.append(Fault("row_reordered", pos, detail))
+            else:
+                report.faults.append(Fault("row_deleted", expected, detail + f"; seq {expected}..{claimed - 1} missing"))
+        elif claimed in reordered_values:
+            continue
+        elif len(claimers[claimed]) > 1 or claimed < pos:
+            report.faults.append(Fault("row_inserted", claimed, detail + "; an entry was inserted before it"))
 
 
-def _stored_root(conn: sqlite3.Connection, size: int) -> bytes | None:
-    """Fold the stored perfect-subtree nodes of `size` into a root; None if one is missing."""
-    node = None
-    for level in range(size.bit_length()):
-        if size >> level & 1:
-            row = conn.execute("SELECT hash FROM tree_nodes WHERE level = ? AND idx = ?", (level, (size >> level) - 1)).fetchone()
-            if row is None:
-                return None
-            node = row[0] if node is None else node_hash(row[0], node)
-    return node if node is not None else EMPTY_ROOT
+def _check_tree(conn: sqlite3.Connection, size: int, report: Report) -> None:
+    """Compare every stored Merkle node with the one the entries give, level by level.
+
+    Level 0 must equal the entries' leaf hashes; each node above must hash its two children.
+    Induction makes every stored node checked; a fault names the first leaf the node covers.
+    """
+    below = conn.cursor()
+    here = conn.cursor()
+    level_rows = [(r[0],) for r in conn.execute("SELECT leaf_hash FROM entries ORDER BY seq")]
+    stored = here.execute("SELECT idx, hash FROM tree_nodes WHERE level = 0 ORDER BY idx").fetchall()
+    if len(stored) != size or any(i != n or h != lh for n, ((i, h), (lh,)) in enumerate(zip(stored, level_rows))):
+        bad = next((n for n, ((i, h), (lh,)) in enumerate(zip(stored, level_rows)) if i != n or h != lh), min(len(stored), size))
+        report.faults.append(Fault("tree_mismatch", bad, f"stored Merkle leaf node {bad} differs from the entry's leaf hash"))
+        return
+    del level_rows
+    level = 0
+    while size >> (level + 1):
+        children = below.execute("SELECT idx, hash FROM tree_nodes WHERE level = ? ORDER BY idx", (level,))
+        parents = here.execute("SELECT idx, hash FROM tree_nodes WHERE level = ? ORDER BY idx", (level + 1,))
+        want = size >> (level + 1)
+        n = 0
+        for n, (idx, node) in enumerate(parents):
+            left, right = children.fetchone(), children.fetchone()
+            if idx != n or left is None or right is None or node_hash(left[1], right[1]) != node:
+                report.faults.append(Fault("tree_mismatch", n << (level + 1), f"stored Merkle node ({level + 1}, {n}) is not the hash of its children"))
+                return
+            n += 1
+        if n != want:
+            report.faults.append(Fault("tree_mismatch", n << (level + 1), f"level {level + 1} of the stored tree has {n} nodes, want {want}"))
+            return
+        level += 1
+    extra = conn.execute("SELECT count(*) FROM tree_nodes WHERE level > ?", (level,)).fetchone()[0]
+    if extra:
+        report.faults.append(Fault("tree_mismatch", None, f"{extra} stored Merkle nodes lie beyond the tree of {size} entries"))
 
 
 def _check_checkpoint(note: bytes, ledger_key: NoteVerifier, origin: str, roots: dict[int, bytes], size: int,
@@ -904,8 +943,7 @@ def verify_ledger(
             report.trusted_checkpoint = parse_checkpoint(split_note(trusted_checkpoint).text).size
         except NoteError:
             pass
-    if _stored_root(conn, report.size) != report.root:
-        report.faults.append(Fault("tree_mismatch", None, "stored Merkle nodes do not give the root of the entries"))
+    _check_tree(conn, report.size, report)
     _check_blobs(conn, merged.blob_refs, report)
     conn.close()
     return report
