@@ -1,0 +1,37 @@
+"""The one error type the evidence parsers raise for bad input."""
+
+from __future__ import annotations
+
+
+class EvidenceError(Exception):
+    """Evidence that cannot be read as claimed: what is wrong, where, and what to do about it."""
+
+    def __init__(
+        self,
+        problem: str,
+        *,
+        path: str | None = None,
+        line: int | None = None,
+        field: str | None = None,
+        hint: str | None = None,
+    ) -> None:
+        self.problem = problem
+        """What is wrong, in one sentence."""
+        self.path = path
+        """The evidence source (file name or label) as the caller gave it, if known."""
+        self.line = line
+        """1-based line in the evidence where the problem was found, if known."""
+        self.field = field
+        """The element, attribute or JSON path at fault, if known."""
+        self.hint = hint
+        """What the person feeding the evidence can do about it."""
+        super().__init__(self._render())
+
+    def _render(self) -> str:
+        where = self.path or "<evidence>"
+        if self.line is not None:
+            where = f"{where}:{self.line}"
+        if self.field:
+            where = f"{where} ({self.field})"
+        text = f"{where}: {self.problem}"
+        return f"{text}. {self.hint}" if self.hint else text

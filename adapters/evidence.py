@@ -1,0 +1,42 @@
+"""One entry point for every evidence kind: pick the parser, enforce the size limit."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from adapters.coverage import CoverageFacts, parse_coverage
+from adapters.documents import MAX_EVIDENCE_BYTES, check_size
+from adapters.errors import EvidenceError
+from adapters.junit import JUnitFacts, parse_junit
+from adapters.metrics import MetricsFacts, parse_metrics
+from adapters.sarif import SarifFacts, parse_sarif
+from adapters.spec import SpecFacts, parse_spec
+
+__all__ = ["EVIDENCE_KINDS", "MAX_EVIDENCE_BYTES", "EvidenceFacts", "parse_evidence"]
+
+EVIDENCE_KINDS = ("junit", "sarif", "coverage", "metrics", "spec")
+"""The evidence kinds gooseterm can record."""
+
+EvidenceFacts = JUnitFacts | SarifFacts | CoverageFacts | MetricsFacts | SpecFacts
+"""The facts of any evidence kind; each has a `kind` field naming it."""
+
+_PARSERS: dict[str, Callable[[bytes, str | None], EvidenceFacts]] = {
+    "junit": parse_junit,
+    "sarif": parse_sarif,
+    "coverage": parse_coverage,
+    "metrics": parse_metrics,
+    "spec": parse_spec,
+}
+
+
+def parse_evidence(kind: str, data: bytes, source: str | None) -> EvidenceFacts:
+    """Parse evidence of the given kind into its facts, or raise EvidenceError."""
+    parser = _PARSERS.get(kind)
+    if parser is None:
+        raise EvidenceError(
+            f"unknown evidence kind {kind!r}",
+            path=source,
+            hint=f"Use one of: {', '.join(EVIDENCE_KINDS)}",
+        )
+    check_size(data, source)
+    return parser(data, source)
