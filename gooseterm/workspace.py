@@ -12,6 +12,7 @@ from ledger.signing import Signer
 from ledger.store import Ledger
 
 from .errors import GoosetermError
+from .orgconfig import OrgConfig, load_org
 from .settings import Settings
 
 PassphraseSource = Callable[[str], str | None]
@@ -69,3 +70,15 @@ class Workspace:
         name = ledger.ledger_key.name
         ledger.close()
         return Ledger.open(path, signer=self.load_key(name))
+
+    def org(self) -> OrgConfig:
+        """The organisation config, checked against the validators gooseterm registers."""
+        from .gates import VALIDATORS
+
+        return load_org(self.settings.config_dir, validators=VALIDATORS)
+
+    def orchestrator(self, write: bool = False):
+        """The domain API over the ledger and org config; signing as the current user when writing."""
+        from .promotions import Orchestrator
+
+        return Orchestrator(self.open_ledger(write=write), self.org(), self.me() if write else None)

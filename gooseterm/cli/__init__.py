@@ -109,3 +109,4 @@ def main(ctx: click.Context, ledger: Path | None, config: Path | None, as_key: s
 
 
 from . import ledger_cmds  # noqa: E402,F401  (registers the commands on `main`)
+from . import orchestration_cmds  # noqa: E402,F401

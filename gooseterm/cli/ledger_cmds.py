@@ -346,5 +346,7 @@ def summary(ctx: Context):
         keys = ledger.keys()
         click.echo(f"ledger {path}\n  origin      {ledger.origin}\n  entries     {n}")
         click.echo(f"  checkpoint  {cps[-1][0] if cps else 'none'} entries\n  keys        {sum(k.revoked is None for k in keys.values())} valid, {sum(k.revoked is not None for k in keys.values())} revoked")
-        for e in ledger.entries(limit=5, newest_first=True):
-            click.echo(f"  {e.seq:>6}  {e.time[:19]}  {e.kind}  {e.service or ''}")
+        click.echo("")
+    from .orchestration_cmds import status
+
+    click.get_current_context().invoke(status)

@@ -1,0 +1,214 @@
+"""Orchestration commands: services, plan, promote, approve, reject, override, demote, status, evidence."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from adapters.evidence import EVIDENCE_KINDS, parse_evidence
+
+from ..errors import EXIT_REFUSED, GoosetermError
+from ..promotions import Outcome
+from ..status import service_status
+from . import Context, emit, json_option, main, pass_ctx, read_input
+
+
+def _exit_for(outcomes: list[Outcome]) -> None:
+    """Exit 1 when any outcome is blocked, refused, failed or otherwise short of done."""
+    if any(o.status in ("blocked", "refused", "failed", "rejected", "expired", "waiting", "would block") for o in outcomes):
+        sys.exit(EXIT_REFUSED)
+
+
+def _outcome_text(o: Outcome) -> str:
+    head = f"{o.service}: {o.status}" + (f" ({o.promotion})" if o.promotion else "") + (f", now {o.state}" if o.state else "")
+    lines = [head]
+    for g in o.gates:
+        lines.append(f"  {g['result']:<12} {g['gate']:<22} {g['reason']}")
+    lines += [f"  - {r}" for r in o.reasons]
+    return "\n".join(lines)
+
+
+@main.command()
+@json_option
+@pass_ctx
+def services(ctx: Context, as_json: bool):
+    """List services with their state and dependencies."""
+    orch = ctx.workspace.orchestrator()
+    states = orch.states()
+    rows = [
+        {"service": s, "state": states[s], "dependencies": orch.graph.dependencies(s),
+         "required": orch.graph.dependencies(s, required_only=True), "dependents": orch.graph.dependents(s),
+         "onboarded": orch.service(s)["onboarded_seq"] is not None}
+        for s in sorted(orch.org.services)
+    ]
+    emit(as_json, rows, lambda: "\n".join(
+        f"{r['service']:<16} {r['state']:<18} depends on: {', '.join(d + ('' if d in r['required'] else ' (optional)') for d in r['dependencies']) or '-'}"
+        for r in rows))
+
+
+@main.command()
+@click.argument("services", nargs=-1)
+@click.option("--to", "target", required=True, help="Target state, e.g. compliant.")
+@json_option
+@pass_ctx
+def plan(ctx: Context, services: tuple[str, ...], target: str, as_json: bool):
+    """Show the promotion order in dependency waves, with predicted blockers. Writes nothing."""
+    waves = ctx.workspace.orchestrator().plan(services or None, target)
+
+    def text() -> str:
+        lines = []
+        for n, wave in enumerate(waves, 1):
+            lines.append(f"wave {n}:")
+            for i in wave:
+                steps = " -> ".join([i["state"], *i["steps"]]) if i["steps"] else f"{i['state']} (already there)"
+                lines.append(f"  {i['service']:<16} {steps}")
+                lines += [f"      blocked by {b}" for b in i["blockers"]]
+        return "\n".join(lines)
+
+    emit(as_json, {"target": target, "waves": waves}, text)
+
+
+@main.command()
+@click.argument("service", required=False)
+@click.option("--all", "all_services", is_flag=True, help="Every service, in dependency waves.")
+@click.option("--to", "target", required=True, help="Target state.")
+@click.option("--dry-run", is_flag=True, help="Evaluate and print what would happen; write nothing.")
+@json_option
+@pass_ctx
+def promote(ctx: Context, service: str | None, all_services: bool, target: str, dry_run: bool, as_json: bool):
+    """Request promotion of SERVICE (or --all) to a state; gates run and every refusal is explained.
+
+    With --all, a blocked service stops its dependents, never its siblings.
+    """
+    if bool(service) == all_services:
+        raise GoosetermError("name one SERVICE or pass --all")
+    orch = ctx.workspace.orchestrator(write=not dry_run)
+    if all_services or dry_run:
+        outcomes = orch.promote_many([service] if service else None, target, dry_run=dry_run)
+    else:
+        outcomes = [orch.request(service, target)]
+    emit(as_json, [o.to_json() for o in outcomes], lambda: "\n".join(_outcome_text(o) for o in outcomes))
+    _exit_for(outcomes)
+
+
+@main.command()
+@click.argument("promotion_id")
+@json_option
+@pass_ctx
+def approve(ctx: Context, promotion_id: str, as_json: bool):
+    """Approve a promotion with your own key, bound to the evidence it was requested with."""
+    out = ctx.workspace.orchestrator(write=True).approve(promotion_id)
+    emit(as_json, out.to_json(), lambda: _outcome_text(out))
+    _exit_for([out])
+
+
+@main.command()
+@click.argument("promotion_id")
+@click.option("--reason", required=True, help="Why (recorded).")
+@json_option
+@pass_ctx
+def reject(ctx: Context, promotion_id: str, reason: str, as_json: bool):
+    """Reject a promotion awaiting approval."""
+    out = ctx.workspace.orchestrator(write=True).reject(promotion_id, reason)
+    emit(as_json, out.to_json(), lambda: _outcome_text(out))
+
+
+@main.command()
+@click.argument("promotion_id")
+@click.option("--reason", required=True, help="Why the policy is bypassed (recorded, visible in every export).")
+@json_option
+@pass_ctx
+def override(ctx: Context, promotion_id: str, reason: str, as_json: bool):
+    """Break glass: an admin promotes despite missing approvals or failed gates."""
+    out = ctx.workspace.orchestrator(write=True).override(promotion_id, reason)
+    emit(as_json, out.to_json(), lambda: _outcome_text(out))
+
+
+@main.command()
+@click.argument("service")
+@click.option("--reason", required=True, help="The violation (recorded).")
+@json_option
+@pass_ctx
+def demote(ctx: Context, service: str, reason: str, as_json: bool):
+    """Demote a compliant service; its dependents become at risk and their promotions blocked."""
+    out = ctx.workspace.orchestrator(write=True).demote(service, reason)
+    emit(as_json, out.to_json(), lambda: _outcome_text(out))
+
+
+@main.command()
+@click.argument("service", required=False)
+@json_option
+@pass_ctx
+def status(ctx: Context, service: str | None, as_json: bool):
+    """State, blockers with reasons, pending approvals and at-risk dependents."""
+    orch = ctx.workspace.orchestrator()
+    names = [service] if service else sorted(orch.org.services)
+    rows = [service_status(orch, s) for s in names]
+
+    def text() -> str:
+        lines = []
+        for r in rows:
+            risk = f"  AT RISK ({'; '.join(r['at_risk'].values())})" if r["at_risk"] else ""
+            lines.append(f"{r['service']:<16} {r['state']}{risk}")
+            for b in r["blockers"]:
+                lines.append(f"    blocker: {b}")
+            for p in r["pending_approvals"]:
+                lines.append(f"    awaiting approval: {p['id']} -> {p['to']}: {p['waiting_for']} (expires {p['expires_at'][:16]})")
+            if r["next"]:
+                lines.append(f"    next: {r['next']}")
+        return "\n".join(lines)
+
+    emit(as_json, rows if service is None else rows[0], text)
+
+
+@main.group()
+def evidence():
+    """Record or inspect evidence files (JUnit, SARIF, coverage, metrics, spec)."""
+
+
+@evidence.command("parse")
+@click.option("--kind", type=click.Choice(EVIDENCE_KINDS), required=True)
+@click.argument("file")
+@json_option
+def evidence_parse(kind: str, file: str, as_json: bool):
+    """Print the facts gooseterm reads from FILE, touching no ledger."""
+    facts = parse_evidence(kind, read_input(file), file).model_dump(mode="json")
+    emit(as_json, facts, lambda: "\n".join(f"{k}: {v}" for k, v in facts.items() if k not in ("failures", "notes")))
+
+
+@evidence.command("add")
+@click.option("--service", required=True)
+@click.option("--kind", type=click.Choice(EVIDENCE_KINDS), required=True)
+@click.argument("file", type=click.Path(path_type=Path))
+@json_option
+@pass_ctx
+def evidence_add(ctx: Context, service: str, kind: str, file: Path, as_json: bool):
+    """Store FILE as a blob and append its typed statement; a failing one demotes a compliant service."""
+    data = read_input(str(file))
+    rec, demotion = ctx.workspace.orchestrator(write=True).add_evidence(service, kind, data, str(file))
+    data_out = {"seq": rec.seq, "digest": rec.digest, "facts": rec.facts, "demotion": demotion.to_json() if demotion else None}
+    emit(as_json, data_out, lambda: f"seq {rec.seq}: {kind} evidence for {service} stored as {rec.digest}"
+         + (f"\n{_outcome_text(demotion)}" if demotion else ""))
+
+
+@main.command()
+@click.option("--if-missing", is_flag=True, help="Do nothing when the ledger already exists.")
+@json_option
+@pass_ctx
+def demo(ctx: Context, if_missing: bool, as_json: bool):
+    """Create a ledger seeded with the example org and a few days of realistic history."""
+    from ..demo import build_demo
+
+    path = ctx.settings.ledger_path
+    if path.exists():
+        if if_missing:
+            emit(as_json, {"ledger": str(path), "created": False}, f"using the existing demo ledger {path}")
+            return
+        raise GoosetermError(f"{path} already exists; remove it or pass --ledger for a new demo")
+    info = build_demo(ctx.settings, ctx.workspace.org())
+    emit(as_json, info, lambda: (
+        f"created {info['ledger']} with {info['entries']} entries; you sign as {info['identity']}\n"
+        f"  service-c is compliant; service-b awaits your approval: gooseterm approve {info['service_b_promotion']}\n"
+        f"  service-a is {info['service_a_status']}: gooseterm status service-a"))
