@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
-# Runs the whole test suite. Installs what the suites need on a fresh machine, then runs pytest.
-# pytest exit 5 (no tests collected) is a failure here, never a silent pass.
-set -euo pipefail
+# The whole test suite, runnable on a fresh machine: `make test` installs the Python packages
+# first (the venv), then this runs pytest. pytest's exit 5 (no tests collected) is a failure here.
+set -uo pipefail
 cd "$(dirname "$0")/.."
 .venv/bin/python -m pytest "$@"
 rc=$?
-exit $rc
+if [ "$rc" -eq 5 ]; then
+  echo "test.sh: pytest collected no tests; that is a failure, not a pass" >&2
+  exit 1
+fi
+exit "$rc"
