@@ -149,6 +149,11 @@ class DependencyGraph:
         )
 
     @property
+    def graph(self) -> nx.DiGraph:
+        """A read-only networkx view: edges service -> dependency with `kind` and `required`."""
+        return self._graph.copy(as_view=True)
+
+    @property
     def services(self) -> list[str]:
         """Every service, sorted."""
         return sorted(self._graph)
@@ -251,9 +256,7 @@ def _generations(
     Written out rather than nx.topological_generations so that a subset and ignored edges need
     no subgraph copy, and so that a cycle yields what is stuck instead of an exception.
     """
-    pending: dict = {}
-    for node in nodes:
-        pending[node] = 0
+    pending = dict.fromkeys(nodes, 0)
     for node in pending:
         pending[node] = sum(
             1
