@@ -1,5 +1,5 @@
 # gooseterm: one entry point for setting up, running, testing and benchmarking.
-PY ?= python3.11
+PY ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
@@ -8,7 +8,7 @@ export GOOSETERM_HOME ?= $(CURDIR)/.gooseterm-demo
 .PHONY: run setup test bench clean
 
 $(STAMP): pyproject.toml
-	@command -v $(PY) >/dev/null || PY=python3; $${PY:-$(PY)} -m venv $(VENV) 2>/dev/null || python3 -m venv $(VENV)
+	$(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -e '.[test]'
 	@touch $@
