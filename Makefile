@@ -3,7 +3,7 @@ PY ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-export GOOSETERM_HOME ?= $(CURDIR)/.gooseterm-demo
+run: export GOOSETERM_HOME ?= $(CURDIR)/.gooseterm-demo
 
 .PHONY: run setup test bench clean
 
