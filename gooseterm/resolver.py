@@ -289,14 +289,19 @@ def _cycle_error(candidates: nx.DiGraph, breaks: set[tuple[str, str]]) -> CycleE
         for dependency in sorted(candidates.succ[node]):
             if (node, dependency) not in breaks:
                 graph.add_edge(node, dependency)
-    found = list(itertools.islice(nx.simple_cycles(graph), CYCLE_REPORT_LIMIT + 1))
+    tangles = [
+        component
+        for component in nx.strongly_connected_components(graph)
+        if len(component) > 1 or any(graph.has_edge(n, n) for n in component)
+    ]
+    # Most stuck nodes merely wait behind a cycle; search for cycles only among the tangles.
+    core = graph.subgraph(set().union(*tangles))
+    found = list(itertools.islice(nx.simple_cycles(core), CYCLE_REPORT_LIMIT + 1))
     cycles = sorted((_rotate(c) for c in found[:CYCLE_REPORT_LIMIT]), key=lambda c: (len(c), c))
     cuts: list[tuple[str, str]] = []
     exact = True
-    for component in nx.strongly_connected_components(graph):
+    for component in tangles:
         tangle = graph.subgraph(component)
-        if tangle.number_of_edges() == 0:  # a single node without a self-loop
-            continue
         heuristic = _greedy_cuts(tangle)
         minimum = _minimum_cuts(tangle, heuristic)
         exact = exact and minimum is not None

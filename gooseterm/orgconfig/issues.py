@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 
-@dataclass(frozen=True, order=True)
+@dataclass(frozen=True)
 class ConfigIssue:
     """One problem in one config file; line and column are 1-based, None when unknown."""
 
