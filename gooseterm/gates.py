@@ -115,7 +115,8 @@ def sast_results_clean(ctx: GateContext, params: dict) -> Outcome:
         return rec
     f, ev = rec.facts, (rec.digest,)
     if not f["execution_successful"]:
-        return Outcome(Result.FAIL, "the static analysis run reports executionSuccessful: false", ev)
+        why = "; ".join(f["notes"]) or "executionSuccessful is false"
+        return Outcome(Result.FAIL, f"the static analysis run did not succeed: {why}", ev)
     errors, warnings = f["by_level"].get("error", 0), f["by_level"].get("warning", 0)
     if errors:
         return Outcome(Result.FAIL, f"{errors} error-level findings ({f['suppressed']} suppressed findings not counted)", ev)

@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from adapters.evidence import parse_evidence
 from ledger.signing import Signer
 from ledger.store import Draft, Ledger, Txn
 
@@ -131,18 +132,30 @@ class Orchestrator:
 
     def add_evidence(self, service: str, kind: str, data: bytes, source: str, collector: str = "cli") -> tuple[EvidenceRecord, Outcome | None]:
         """Record evidence; a compliant service whose new evidence fails its check is demoted."""
+        records, demotion = self.add_evidence_many(service, [(kind, data, source)], collector)
+        return records[0], demotion
+
+    def add_evidence_many(
+        self, service: str, items: list[tuple[str, bytes, str]], collector: str
+    ) -> tuple[list[EvidenceRecord], Outcome | None]:
+        """Record several (kind, bytes, source) in one transaction: all of them or none."""
         self._known(service)
         me = self._me()
+        for kind, data, source in items:  # parse everything before writing anything
+            parse_evidence(kind, data, source)
         with self.ledger.transaction() as txn:
-            ev = record_evidence(txn, me, service, kind, data, source, collector)
+            records = [record_evidence(txn, me, service, kind, data, source, collector) for kind, data, source in items]
             demotion = None
-            rec = self.service(service, txn)
-            check = VIOLATION_CHECKS.get(kind)
-            if check and rec["state"] == self.org.states.compliant:
-                result = VALIDATORS[check](self.context(service, txn), {})
-                if result.result in (Result.FAIL, Result.ERROR):
-                    demotion = self._demote(txn, service, f"new {kind} evidence (seq {ev.seq}) fails {check}: {result.reason}")
-        return ev, demotion
+            if self.service(service, txn)["state"] == self.org.states.compliant:
+                ctx = self.context(service, txn)
+                for rec in records:
+                    check = VIOLATION_CHECKS.get(rec.kind)
+                    result = VALIDATORS[check](ctx, {}) if check else None
+                    if result is not None and result.result in (Result.FAIL, Result.ERROR):
+                        why = f"new {rec.kind} evidence (seq {rec.seq}) fails {check}: {result.reason}"
+                        demotion = self._demote(txn, service, why)
+                        break
+        return records, demotion
 
     # -- promotion requests ----------------------------------------------------------------
 

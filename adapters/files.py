@@ -1,0 +1,59 @@
+"""The local-files evidence source: a directory of CI outputs, one sub-folder per service.
+
+The embedded default source: CI (or a person) drops what its tools wrote into
+`<dir>/<service>/`, and `collect` records each file as evidence of the kind its name says.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fnmatch import fnmatch
+from pathlib import Path
+
+from adapters.documents import MAX_EVIDENCE_BYTES
+from adapters.errors import EvidenceError
+
+# File name patterns by evidence kind, matched case-insensitively against the file name.
+PATTERNS: dict[str, tuple[str, ...]] = {
+    "junit": ("junit*.xml", "test-results*.xml", "TEST-*.xml"),
+    "sarif": ("*.sarif", "*.sarif.json"),
+    "coverage": ("coverage.xml", "coverage.json", "lcov.info", "*.lcov", "cobertura*.xml"),
+    "metrics": ("metrics*.json",),
+}
+
+
+@dataclass(frozen=True)
+class FoundEvidence:
+    """One evidence file found for a service."""
+
+    kind: str
+    path: Path
+    data: bytes
+
+
+def kind_of(name: str) -> str | None:
+    """The evidence kind a file name stands for, or None."""
+    lowered = name.lower()
+    for kind, patterns in PATTERNS.items():
+        if any(fnmatch(lowered, p.lower()) for p in patterns):
+            return kind
+    return None
+
+
+def find_evidence(root: Path, service: str) -> list[FoundEvidence]:
+    """Every evidence file in `root/service/`, sorted by kind then name; refuses links that leave it."""
+    folder = (root / service).resolve()
+    if not folder.is_dir():
+        raise EvidenceError(f"no evidence folder for {service}", path=str(root / service),
+                            hint=f"create it and put the CI outputs of {service} there")
+    found = []
+    for path in sorted(folder.iterdir()):
+        kind = kind_of(path.name)
+        if kind is None or not path.is_file():
+            continue
+        if not path.resolve().is_relative_to(folder):
+            raise EvidenceError("evidence file links outside its folder", path=str(path))
+        if path.stat().st_size > MAX_EVIDENCE_BYTES:
+            raise EvidenceError(f"file is larger than {MAX_EVIDENCE_BYTES} bytes", path=str(path))
+        found.append(FoundEvidence(kind, path, path.read_bytes()))
+    return sorted(found, key=lambda f: (f.kind, f.path.name))
