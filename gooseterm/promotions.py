@@ -66,7 +66,7 @@ class Orchestrator:
 
     def service(self, name: str, read=None) -> dict:
         """A service's projected record (a fresh one, in the initial state, if never recorded)."""
-        self._known(name)
+        self.require_service(name)
         rec = (read or self.ledger).projection(SERVICE, name)
         return rec or {"name": name, "state": self.org.states.initial, "since_seq": None, "onboarded_seq": None, "at_risk": {}}
 
@@ -104,12 +104,12 @@ class Orchestrator:
             accepted_breaks=self.accepted_breaks(read),
         )
 
-    def _known(self, service: str) -> None:
+    def require_service(self, service: str) -> None:
         if service not in self.org.services:
             known = ", ".join(sorted(self.org.services))
             raise GoosetermError(f"unknown service {service!r}; the org config has {known}")
 
-    def _me(self) -> Signer:
+    def actor(self) -> Signer:
         if self.signer is None:
             raise GoosetermError("this command signs entries: run `gooseterm init` or pass --as NAME")
         return self.signer
@@ -118,8 +118,8 @@ class Orchestrator:
 
     def onboard(self, service: str, spec: bytes) -> Outcome:
         """Record a service's onboarding with its spec as evidence; refuses a second time."""
-        self._known(service)
-        me = self._me()
+        self.require_service(service)
+        me = self.actor()
         with self.ledger.transaction() as txn:
             rec = self.service(service, txn)
             if rec["onboarded_seq"] is not None:
@@ -139,8 +139,8 @@ class Orchestrator:
         self, service: str, items: list[tuple[str, bytes, str]], collector: str
     ) -> tuple[list[EvidenceRecord], Outcome | None]:
         """Record several (kind, bytes, source) in one transaction: all of them or none."""
-        self._known(service)
-        me = self._me()
+        self.require_service(service)
+        me = self.actor()
         for kind, data, source in items:  # parse everything before writing anything
             parse_evidence(kind, data, source)
         with self.ledger.transaction() as txn:
@@ -171,8 +171,8 @@ class Orchestrator:
 
     def request(self, service: str, target: str) -> Outcome:
         """Request one transition: record it, run its gates, and end blocked, awaiting approval or promoted."""
-        self._known(service)
-        me = self._me()
+        self.require_service(service)
+        me = self.actor()
         with self.ledger.transaction() as txn:
             return self._request(txn, me, service, target)
 
@@ -282,7 +282,7 @@ class Orchestrator:
         return promo
 
     def _decide(self, action: Callable[[Txn, Signer, str, Outcome], None], pid: str) -> Outcome:
-        me = self._me()
+        me = self.actor()
         out = Outcome("", "")
         expired = None
         with self.ledger.transaction() as txn:
@@ -377,14 +377,14 @@ class Orchestrator:
 
     def demote(self, service: str, reason: str) -> Outcome:
         """Demote a compliant service: dependents become at risk, their open promotions blocked."""
-        self._known(service)
+        self.require_service(service)
         if not reason.strip():
             raise GoosetermError("a demotion needs a reason (--reason)")
         with self.ledger.transaction() as txn:
             return self._demote(txn, service, reason)
 
     def _demote(self, txn: Txn, service: str, reason: str) -> Outcome:
-        me = self._me()
+        me = self.actor()
         rec = self.service(service, txn)
         demotions = [t for t in self.org.states.transitions_from(rec["state"]) if t.kind == TransitionKind.DEMOTION]
         if not demotions:
@@ -411,7 +411,7 @@ class Orchestrator:
 
     def accept_cycle_break(self, dependent: str, dependency: str, reason: str) -> int:
         """Record the manual review that lets planning ignore one dependency edge of a cycle."""
-        me = self._me()
+        me = self.actor()
         if (dependent, dependency) not in {(e.dependent, e.dependency) for e in self.graph.edges()}:
             raise GoosetermError(f"{dependent} does not depend on {dependency}")
         if not reason.strip():
@@ -447,7 +447,7 @@ class Orchestrator:
             raise GoosetermError(f"unknown state {target!r}; states are {', '.join(self.org.states.states)}")
         chosen = list(services) if services else None
         for s in chosen or []:
-            self._known(s)
+            self.require_service(s)
         try:
             waves = self.graph.waves(chosen, include_dependencies=True, accepted_breaks=self.accepted_breaks())
         except CycleError as exc:

@@ -212,3 +212,81 @@ def demo(ctx: Context, if_missing: bool, as_json: bool):
         f"created {info['ledger']} with {info['entries']} entries; you sign as {info['identity']}\n"
         f"  service-c is compliant; service-b awaits your approval: gooseterm approve {info['service_b_promotion']}\n"
         f"  service-a is {info['service_a_status']}: gooseterm status service-a"))
+
+
+@main.command()
+@click.option("--service", required=True)
+@click.option("--source", type=click.Choice(["files"]), default="files", show_default=True,
+              help="Where to collect from; files reads the org's local evidence folder.")
+@json_option
+@pass_ctx
+def collect(ctx: Context, service: str, source: str, as_json: bool):
+    """Collect a service's evidence from a source and record every file, all or nothing."""
+    from adapters.files import find_evidence
+
+    orch = ctx.workspace.orchestrator(write=True)
+    root = orch.org.local_evidence_dir()
+    if root is None:
+        raise GoosetermError("no local evidence source is configured (org.yaml: evidence_sources.local_files)")
+    found = find_evidence(root, service)
+    if not found:
+        raise GoosetermError(f"no evidence files for {service} in {root / service}")
+    if not as_json and sys.stderr.isatty():
+        click.echo(f"collecting {len(found)} files for {service} from {root / service}", err=True)
+    records, demotion = orch.add_evidence_many(service, [(f.kind, f.data, str(f.path)) for f in found], source)
+    rows = [{"kind": r.kind, "source": r.source, "digest": r.digest, "seq": r.seq, "time": r.time} for r in records]
+    emit(as_json, {"service": service, "source": source, "recorded": rows, "demotion": demotion.to_json() if demotion else None},
+         lambda: "\n".join(f"seq {r['seq']}: {r['kind']:<9} {r['digest'][:19]}…  from {r['source']}" for r in rows)
+         + (f"\n{_outcome_text(demotion)}" if demotion else ""))
+
+
+@main.group()
+def runbook():
+    """Guided remediation: start a runbook for a service and take its steps."""
+
+
+@runbook.command("list")
+@click.option("--service")
+@json_option
+@pass_ctx
+def runbook_list(ctx: Context, service: str | None, as_json: bool):
+    """Configured runbooks and the runs so far."""
+    from .. import runbooks as rb
+
+    orch = ctx.workspace.orchestrator()
+    books = {name: {"title": b.title, "steps": [s.title for s in b.steps]} for name, b in orch.org.runbooks.runbooks.items()}
+    runs = rb.runs(orch, service)
+    emit(as_json, {"runbooks": books, "runs": runs}, lambda: "\n".join(
+        [f"{n}: {b['title']} ({len(b['steps'])} steps)" for n, b in books.items()]
+        + [f"run {r['id']}: {r['status']}, {len(r['steps'])} steps taken" for r in runs]))
+
+
+@runbook.command("start")
+@click.argument("name")
+@click.option("--service", required=True)
+@click.option("--reason", default="", help="Why the runbook is started (recorded).")
+@json_option
+@pass_ctx
+def runbook_start(ctx: Context, name: str, service: str, reason: str, as_json: bool):
+    """Start runbook NAME for a service."""
+    from .. import runbooks as rb
+
+    run = rb.start_run(ctx.workspace.orchestrator(write=True), name, service, reason)
+    emit(as_json, run, f"started {run['id']}: {run['title']}\nnext: gooseterm runbook step {run['id']}")
+
+
+@runbook.command("step")
+@click.argument("run_id")
+@click.option("--confirm", is_flag=True, help="Confirm a manual step (you have done or checked what it says).")
+@json_option
+@pass_ctx
+def runbook_step(ctx: Context, run_id: str, confirm: bool, as_json: bool):
+    """Take the next step of a run: automatic steps run, manual ones need --confirm."""
+    from .. import runbooks as rb
+
+    orch = ctx.workspace.orchestrator(write=True)
+    run, result = rb.take_step(orch, run_id, confirmed=confirm)
+    step = run["steps"][-1]
+    emit(as_json, step, lambda: "\n".join([f"step {step['index'] + 1} {step['title']}: {step['result']} - {step['summary']}", *[f"  {d}" for d in step["details"]]]))
+    if result.result in ("fail", "error"):
+        sys.exit(EXIT_REFUSED)

@@ -1,0 +1,191 @@
+"""Runbooks (plan 3.6): guided remediation whose every step is a ledger entry.
+
+A run walks the steps of a configured runbook for one service. Automatic steps run their action
+when reached; manual steps run only once a person confirms them. Actions are registered by name,
+like validators, and return a StepResult.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from adapters.files import find_evidence
+from ledger.store import Draft
+
+from .errors import GoosetermError, Refusal
+from .evidence import latest_evidence
+from .gates import Result, evidence_chain_valid, signatures_verified
+
+RUNBOOK_RUN = "runbook_run"
+PROMOTION_FAILURE = "promotion_failure"  # offered by a failed gate
+COMPLIANCE_VIOLATION = "compliance_violation"  # offered by a demotion
+
+
+@dataclass
+class StepResult:
+    """What a step found or did."""
+
+    result: Result
+    summary: str
+    details: list[str] = field(default_factory=list)
+    evidence: list[str] = field(default_factory=list)
+
+
+Action = Callable[["object", str, "object"], StepResult]
+ACTIONS: dict[str, Action] = {}
+
+
+def action(name: str) -> Callable[[Action], Action]:
+    """Register a runbook action under the name runbooks.yaml uses."""
+
+    def register(fn: Action) -> Action:
+        ACTIONS[name] = fn
+        return fn
+
+    return register
+
+
+@action("verify_dependencies")
+def verify_dependencies(orch, service: str, run: dict) -> StepResult:
+    """List each dependency with its state; fail when a required one is not compliant."""
+    check = orch.graph.validate_compliance_state(service, orch.states())
+    states = orch.states()
+    details = [
+        f"{d}: {states.get(d)}" + ("" if d in orch.graph.dependencies(service, required_only=True) else " (optional)")
+        for d in orch.graph.dependencies(service)
+    ]
+    return StepResult(Result.PASS if check.passed else Result.FAIL, str(check), details)
+
+
+@action("check_evidence_chain")
+def check_evidence_chain(orch, service: str, run: dict) -> StepResult:
+    """Verify the entries, signatures and blobs of the service's latest evidence."""
+    ctx = orch.context(service)
+    outcomes = [evidence_chain_valid(ctx, {}), signatures_verified(ctx, {})]
+    details = [o.reason for o in outcomes]
+    bad_blobs = []
+    for rec in ctx.evidence.values():
+        try:
+            orch.ledger.blob(rec.digest)
+        except (KeyError, LookupError, ValueError) as exc:
+            bad_blobs.append(f"{rec.kind}: {exc}")
+    details += bad_blobs
+    failed = bad_blobs or any(o.result != Result.PASS for o in outcomes)
+    digests = [rec.digest for rec in ctx.evidence.values()]
+    summary = "evidence chain broken" if failed else f"{len(digests)} evidence entries verify"
+    return StepResult(Result.FAIL if failed else Result.PASS, summary, details, digests)
+
+
+@action("validate_compliance_state")
+def validate_compliance_state(orch, service: str, run: dict) -> StepResult:
+    """A person confirms the recorded state matches what is deployed; records what they confirmed."""
+    rec = orch.service(service)
+    return StepResult(Result.PASS, f"{service} is recorded as {rec['state']}; confirmed by {orch.signer.name}")
+
+
+@action("isolate_service")
+def isolate_service(orch, service: str, run: dict) -> StepResult:
+    """Demote the service (if compliant) so its dependents are at risk and their promotions blocked."""
+    rec = orch.service(service)
+    if rec["state"] != orch.org.states.compliant:
+        return StepResult(Result.PASS, f"{service} is {rec['state']}, not compliant: nothing to demote")
+    out = orch.demote(service, f"isolated by runbook run {run['id']}")
+    return StepResult(Result.PASS, f"{service} demoted to {out.state}; dependents at risk: {', '.join(orch.graph.dependents(service, transitive=True)) or 'none'}")
+
+
+@action("collect_evidence")
+def collect_evidence(orch, service: str, run: dict) -> StepResult:
+    """Record the service's files from the local evidence source."""
+    root = orch.org.local_evidence_dir()
+    if root is None:
+        return StepResult(Result.INCONCLUSIVE, "no local evidence source is configured (org.yaml evidence_sources)")
+    found = find_evidence(root, service)
+    if not found:
+        return StepResult(Result.INCONCLUSIVE, f"no evidence files in {root / service}")
+    records, _ = orch.add_evidence_many(service, [(f.kind, f.data, str(f.path)) for f in found], "files")
+    return StepResult(Result.PASS, f"recorded {len(records)} evidence files", [f"{r.kind}: {r.digest} (seq {r.seq})" for r in records],
+                      [r.digest for r in records])
+
+
+@action("trigger_investigation")
+def trigger_investigation(orch, service: str, run: dict) -> StepResult:
+    """Open an incident entry naming the evidence collected so far and its owner."""
+    digests = sorted({d for s in run["steps"] for d in s.get("evidence", [])} | {r.digest for r in latest_evidence(orch.ledger, service).values()})
+    with orch.ledger.transaction() as txn:
+        r = txn.append(Draft("incident.note", {"service": service, "run": run["id"], "owner": orch.signer.name,
+                                               "evidence": digests, "note": "investigation opened"}, service=service), [orch.signer])
+    return StepResult(Result.PASS, f"investigation opened at seq {r.seq}, owned by {orch.signer.name}", evidence=digests)
+
+
+def runbook_for(org, name: str):
+    """The configured runbook, or a clear error naming the ones there are."""
+    rb = org.runbooks.runbooks.get(name)
+    if rb is None:
+        raise GoosetermError(f"no runbook {name!r}; configured: {', '.join(org.runbooks.runbooks)}")
+    return rb
+
+
+def start_run(orch, name: str, service: str, reason: str = "") -> dict:
+    """Record the start of a runbook run for a service and return its record."""
+    rb = runbook_for(orch.org, name)
+    orch.require_service(service)
+    me = orch.actor()
+    with orch.ledger.transaction() as txn:
+        r = txn.append(Draft("runbook.started", {"runbook": name, "service": service, "reason": reason}, service=service), [me])
+        run = {"id": f"{name}-{service}-{r.seq}", "runbook": name, "title": rb.title, "service": service, "started_seq": r.seq,
+               "started_by": me.name, "steps": [], "status": "open"}
+        txn.project(RUNBOOK_RUN, run["id"], run, r.seq)
+    return run
+
+
+def get_run(orch, run_id: str) -> dict:
+    """A run's record."""
+    run = orch.ledger.projection(RUNBOOK_RUN, run_id)
+    if run is None:
+        raise GoosetermError(f"no runbook run {run_id!r}")
+    return run
+
+
+def runs(orch, service: str | None = None) -> list[dict]:
+    """Runbook runs, newest first."""
+    items = sorted(orch.ledger.projection_items(RUNBOOK_RUN).values(), key=lambda r: -r["started_seq"])
+    return [r for r in items if service is None or r["service"] == service]
+
+
+def next_step(orch, run: dict):
+    """The next step to take, or None when the run is complete."""
+    steps = runbook_for(orch.org, run["runbook"]).steps
+    return steps[len(run["steps"])] if len(run["steps"]) < len(steps) else None
+
+
+def take_step(orch, run_id: str, confirmed: bool = False) -> tuple[dict, StepResult]:
+    """Take the run's next step: automatic steps run; manual ones need `confirmed`. Recorded either way it runs."""
+    run = get_run(orch, run_id)
+    step = next_step(orch, run)
+    if step is None:
+        raise Refusal(f"runbook run {run_id} is complete")
+    if not step.automatic and not confirmed:
+        raise Refusal(f"step {len(run['steps']) + 1} ({step.title}) is manual: confirm it to proceed")
+    fn = ACTIONS.get(step.action)
+    if fn is None:
+        result = StepResult(Result.ERROR, f"no action named {step.action!r} is registered")
+    else:
+        try:
+            result = fn(orch, run["service"], run)
+        except GoosetermError as exc:
+            result = StepResult(Result.ERROR, str(exc))
+    me = orch.actor()
+    body = {"run": run_id, "index": len(run["steps"]), "title": step.title, "action": step.action, "automatic": step.automatic,
+            "confirmed_by": None if step.automatic else me.name, "result": str(result.result), "summary": result.summary,
+            "details": result.details, "evidence": result.evidence}
+    with orch.ledger.transaction() as txn:
+        current = txn.projection(RUNBOOK_RUN, run_id)
+        if len(current["steps"]) != body["index"]:
+            raise Refusal(f"step {body['index'] + 1} of {run_id} was taken by someone else meanwhile")
+        r = txn.append(Draft("runbook.step", body, service=run["service"]), [me])
+        current["steps"].append({**body, "seq": r.seq})
+        if len(current["steps"]) == len(runbook_for(orch.org, run["runbook"]).steps):
+            current["status"] = "complete"
+        txn.project(RUNBOOK_RUN, run_id, current, r.seq)
+    return current, result
