@@ -180,7 +180,7 @@ def evidence_collected(ctx: GateContext, params: dict) -> Outcome:
 @validator("dependencies_compliant")
 def dependencies_compliant(ctx: GateContext, params: dict) -> Outcome:
     """Every required dependency is compliant; optional ones that are not only warn."""
-    check = ctx.graph.validate_compliance_state(ctx.service, ctx.states)
+    check = ctx.graph.validate_compliance_state(ctx.service, ctx.states, ctx.org.states.compliant)
     if not check.ok:
         return Outcome(Result.FAIL, check.reason)
     if check.warnings:

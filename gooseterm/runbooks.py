@@ -49,13 +49,13 @@ def action(name: str) -> Callable[[Action], Action]:
 @action("verify_dependencies")
 def verify_dependencies(orch, service: str, run: dict) -> StepResult:
     """List each dependency with its state; fail when a required one is not compliant."""
-    check = orch.graph.validate_compliance_state(service, orch.states())
     states = orch.states()
+    check = orch.graph.validate_compliance_state(service, states, orch.org.states.compliant)
     details = [
         f"{d}: {states.get(d)}" + ("" if d in orch.graph.dependencies(service, required_only=True) else " (optional)")
         for d in orch.graph.dependencies(service)
     ]
-    return StepResult(Result.PASS if check.passed else Result.FAIL, str(check), details)
+    return StepResult(Result.PASS if check.ok else Result.FAIL, check.reason, details)
 
 
 @action("check_evidence_chain")
@@ -173,8 +173,8 @@ def take_step(orch, run_id: str, confirmed: bool = False) -> tuple[dict, StepRes
     else:
         try:
             result = fn(orch, run["service"], run)
-        except GoosetermError as exc:
-            result = StepResult(Result.ERROR, str(exc))
+        except Exception as exc:  # a failing action is recorded as an error, never skipped
+            result = StepResult(Result.ERROR, f"{step.action} failed: {exc}")
     me = orch.actor()
     body = {"run": run_id, "index": len(run["steps"]), "title": step.title, "action": step.action, "automatic": step.automatic,
             "confirmed_by": None if step.automatic else me.name, "result": str(result.result), "summary": result.summary,

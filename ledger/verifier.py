@@ -898,6 +898,7 @@ def verify_ledger(
             report.faults.append(Fault("row_deleted", expected, f"seq {expected} is missing; the next entry is seq {s}"))
         expected = s + 1
     top = seqs[-1] + 1 if seqs else 0
+    report.size = top  # the length the ledger claims; missing rows are reported above
     chunks = [(a, min(a + CHUNK_ROWS, top)) for a in range(0, top, CHUNK_ROWS)]
     args = (str(p), origin, ledger_key.public_key, keys)
     done = 0
