@@ -3,6 +3,7 @@
 # first (the venv), then this runs pytest. pytest's exit 5 (no tests collected) is a failure here.
 set -uo pipefail
 cd "$(dirname "$0")/.."
+./scripts/ensure-deps.sh || { echo "test.sh: installing the test dependencies failed" >&2; exit 1; }
 .venv/bin/python -m pytest "$@"
 rc=$?
 if [ "$rc" -eq 5 ]; then
