@@ -463,9 +463,12 @@ FAULT_CLASSES = {
     "blob_digest_mismatch": "a blob's bytes do not hash to its digest",
     "blob_missing": "an entry refers to a blob that is neither stored nor archived",
     "projection_mismatch": "derived state differs from the state replayed from the entries",
+    "manifest_signature_bad": "a bundle's manifest is not signed by the ledger key, or was edited",
+    "bundle_file_mismatch": "a bundle file's bytes differ from the hash its manifest lists",
 }
 # Where two faults share a seq, the cause is listed before its consequences.
 _FAULT_ORDER = {code: i for i, code in enumerate(FAULT_CLASSES)}
+_WHOLE_FILE_FIRST = ("file_damaged", "foreign_file", "manifest_signature_bad")
 
 GENESIS_KIND, KEY_ADDED_KIND, KEY_REVOKED_KIND = "ledger.genesis", "ledger.key_added", "ledger.key_revoked"
 APPROVAL_KIND = "approval.granted"
@@ -505,8 +508,14 @@ class Report:
         return not self.faults
 
     def sorted_faults(self) -> list[Fault]:
-        """Faults by seq (file-wide first), causes before consequences."""
-        return sorted(self.faults, key=lambda f: (-1 if f.seq is None else f.seq, _FAULT_ORDER.get(f.code, 99)))
+        """Faults by seq, causes before consequences: a damaged or foreign file first, then faults
+        at a seq, then those of the whole (blobs, checkpoints, a bundle's file hashes)."""
+
+        def key(f: Fault) -> tuple[int, int, int]:
+            band = 0 if f.code in _WHOLE_FILE_FIRST else (1 if f.seq is not None else 2)
+            return band, f.seq or 0, _FAULT_ORDER.get(f.code, 99)
+
+        return sorted(self.faults, key=key)
 
     @property
     def first(self) -> Fault | None:
@@ -654,14 +663,17 @@ def _verify_chunk(bounds: tuple[int, int]) -> _ChunkResult:
         conn.close()
 
 
-def _trust_timeline(conn: sqlite3.Connection, origin: str, ledger_key: NoteVerifier, report: Report) -> dict[str, TrustedKey]:
-    """Replay genesis and key events into each key's validity window; report bad key events."""
+TRUST_KINDS = (GENESIS_KIND, KEY_ADDED_KIND, KEY_REVOKED_KIND)
+
+
+def _trust_timeline(rows, origin: str, ledger_key: NoteVerifier, report: Report) -> dict[str, TrustedKey]:
+    """Replay genesis and key events, (seq, kind, leaf) in seq order, into each key's validity window.
+
+    Reports a missing or wrong genesis and key events not signed by a valid admin key.
+    """
     keys: dict[str, TrustedKey] = {}
-    rows = conn.execute(
-        "SELECT seq, kind, leaf FROM entries WHERE kind IN (?, ?, ?) ORDER BY seq", (GENESIS_KIND, KEY_ADDED_KIND, KEY_REVOKED_KIND)
-    )
-    first = conn.execute("SELECT seq, kind FROM entries ORDER BY seq LIMIT 1").fetchone()
-    if first is None or first != (0, GENESIS_KIND):
+    rows = list(rows)
+    if not rows or rows[0][0] != 0 or rows[0][1] != GENESIS_KIND:
         report.faults.append(Fault("genesis_invalid", 0, "entry 0 is missing or is not a genesis"))
     for seq, kind, leaf in rows:
         try:
@@ -889,7 +901,8 @@ def verify_ledger(
     if ledger_vkey and meta["ledger_key"] != ledger_key.vkey:
         report.faults.append(Fault("genesis_invalid", None, "the file names a different ledger key than the one pinned"))
 
-    keys = _trust_timeline(conn, origin, ledger_key, report)
+    trust_rows = conn.execute("SELECT seq, kind, leaf FROM entries WHERE kind IN (?, ?, ?) ORDER BY seq", TRUST_KINDS)
+    keys = _trust_timeline(trust_rows, origin, ledger_key, report)
     seqs = [r[0] for r in conn.execute("SELECT seq FROM entries ORDER BY seq")]
     report.size = len(seqs)
     expected = 0
