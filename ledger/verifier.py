@@ -970,3 +970,309 @@ def _merge(into: _ChunkResult, r: _ChunkResult) -> None:
     into.approvals.update(r.approvals)
     into.quorums += r.quorums
     into.rows += r.rows
+
+
+# ---------------------------------------------------------------------------------------------
+# Audit bundles: the same checks on an export, read from a folder or a zip without extracting it.
+
+BUNDLE_FORMAT = "gooseterm-bundle/1"
+MANIFEST, MANIFEST_NOTE, CHECKPOINT_NOTE = "manifest.json", "manifest.note", "checkpoint.note"
+ENTRIES, ROWS, CONSISTENCY = "entries.jsonl", "rows.jsonl", "consistency.json"
+
+
+def manifest_note_body(origin: str, manifest: bytes) -> bytes:
+    """The text the ledger key signs to vouch for a bundle's manifest."""
+    return f"{BUNDLE_FORMAT}\n{origin}\nsha256:{hashlib.sha256(manifest).hexdigest()}\n".encode()
+
+
+class BundleFiles:
+    """Read-only access to a bundle folder or zip; names outside the bundle are never opened."""
+
+    def __init__(self, path: str):
+        import pathlib
+        import zipfile
+
+        self.path = pathlib.Path(path)
+        self.zip = zipfile.ZipFile(self.path) if self.path.is_file() else None
+        if self.zip is not None:
+            self._names = [n for n in self.zip.namelist() if not n.endswith("/")]
+        else:
+            root = self.path.resolve()
+            self._names = sorted(
+                str(p.relative_to(root)) for p in root.rglob("*") if p.is_file() and not p.is_symlink()
+            )
+
+    def names(self) -> list[str]:
+        """Every file in the bundle, as relative names."""
+        return list(self._names)
+
+    def read(self, name: str) -> bytes | None:
+        """A file's bytes, or None when it is absent or its name would leave the bundle."""
+        if name.startswith(("/", "\\")) or ".." in name.split("/") or name not in self._names:
+            return None
+        if self.zip is not None:
+            return self.zip.read(name)
+        return (self.path / name).read_bytes()
+
+
+_bundle_rows: list[tuple] = []
+
+
+def _verify_bundle_chunk(bounds: tuple[int, int]) -> _ChunkResult:
+    """Check rows [start, stop) of the loaded bundle, resetting the chain at every gap in seq."""
+    start, stop = bounds
+    ctx = _worker_ctx
+    merged = _ChunkResult()
+    run: list[tuple] = []
+    prev = _bundle_rows[start - 1] if start else None
+
+    def flush(run: list[tuple], before: tuple | None) -> None:
+        if not run:
+            return
+        first = run[0][0]
+        prev_chain = GENESIS_CHAIN if first == 0 else (before[7] if before and before[0] == first - 1 else None)
+        _merge(merged, _check_rows(run, prev_chain, ctx["origin"], ctx["ledger_pub"], ctx["keys"]))
+
+    before = prev
+    for row in _bundle_rows[start:stop]:
+        if run and row[0] != run[-1][0] + 1:
+            flush(run, before)
+            before, run = run[-1], []
+        run.append(row)
+    flush(run, before)
+    return merged
+
+
+def _load_bundle_rows(files: BundleFiles, report: Report) -> list[tuple]:
+    """Pair entries.jsonl (exact leaf bytes) with rows.jsonl into the row tuples the checks take."""
+    leaves = (files.read(ENTRIES) or b"").split(b"\n")
+    metas = (files.read(ROWS) or b"").split(b"\n")
+    leaves = leaves[:-1] if leaves and leaves[-1] == b"" else leaves
+    metas = metas[:-1] if metas and metas[-1] == b"" else metas
+    if len(leaves) != len(metas):
+        report.faults.append(Fault("leaf_modified", None, f"{ENTRIES} has {len(leaves)} lines but {ROWS} has {len(metas)}"))
+    rows = []
+    for n, (leaf, meta) in enumerate(zip(leaves, metas), 1):
+        try:
+            m = json.loads(meta)
+            seq = int(m["seq"])
+            lh, chain, sig = (base64.b64decode(m[k]) for k in ("leaf_hash", "chain", "row_sig"))
+            proof = [base64.b64decode(p) for p in m.get("proof", [])]
+        except (ValueError, KeyError, TypeError, binascii.Error):
+            report.faults.append(Fault("leaf_modified", None, f"{ROWS} line {n} is not a row record"))
+            continue
+        try:
+            rec = json.loads(leaf)
+            cols = (rec.get("time"), rec.get("kind"), rec.get("service"), rec.get("promotion"))
+        except (ValueError, AttributeError):
+            cols = (None, None, None, None)
+        rows.append((seq, *cols, leaf, lh, chain, sig, proof))
+    return rows
+
+
+def verify_bundle(
+    path: str, trusted_checkpoint: bytes | None = None, ledger_vkey: str | None = None, jobs: int = 1, progress=None
+) -> Report:
+    """Verify an audit bundle (folder or zip) with the same fault classes as a ledger file."""
+    import multiprocessing
+
+    report = Report(source=str(path))
+    try:
+        files = BundleFiles(path)
+    except (OSError, ValueError) as exc:
+        report.faults.append(Fault("foreign_file", None, f"not a bundle folder or zip: {exc}"))
+        return report
+    manifest_bytes, note = files.read(MANIFEST), files.read(MANIFEST_NOTE)
+    if manifest_bytes is None or note is None:
+        report.faults.append(Fault("foreign_file", None, f"no {MANIFEST} and {MANIFEST_NOTE}: not a gooseterm bundle"))
+        return report
+    try:
+        manifest = json.loads(manifest_bytes)
+        origin = manifest["origin"]
+        ledger_key = parse_vkey(ledger_vkey or manifest["ledger_key"])
+        if manifest.get("format") != BUNDLE_FORMAT:
+            raise ValueError(f"format {manifest.get('format')!r}")
+    except (ValueError, KeyError, TypeError, NoteError) as exc:
+        report.faults.append(Fault("manifest_signature_bad", None, f"{MANIFEST} is unreadable: {exc}"))
+        return report
+    if ledger_vkey and manifest["ledger_key"] != ledger_key.vkey:
+        report.faults.append(Fault("genesis_invalid", None, "the bundle names a different ledger key than the one pinned"))
+    try:
+        opened, _ = open_note(note, [ledger_key])
+        if opened.text != manifest_note_body(origin, manifest_bytes):
+            raise NoteError(f"{MANIFEST} was edited after it was signed")
+    except NoteError as exc:
+        report.faults.append(Fault("manifest_signature_bad", None, str(exc)))
+
+    listed = manifest.get("files", {})
+    for name in files.names():
+        if name not in listed and name not in (MANIFEST, MANIFEST_NOTE):
+            report.faults.append(Fault("bundle_file_mismatch", None, f"{name} is not listed in the manifest"))
+    for name, digest in sorted(listed.items()):
+        data = files.read(name)
+        if data is None:
+            report.faults.append(Fault("bundle_file_mismatch", None, f"{name} is listed in the manifest but missing"))
+        elif hashlib.sha256(data).hexdigest() != digest:
+            report.faults.append(Fault("bundle_file_mismatch", None, f"{name} differs from the manifest's hash"))
+
+    try:
+        cp_note = files.read(CHECKPOINT_NOTE) or b""
+        cp = parse_checkpoint(open_note(cp_note, [ledger_key])[0].text)
+        if cp.origin != origin:
+            raise NoteError(f"checkpoint is for origin {cp.origin!r}")
+    except NoteError as exc:
+        report.faults.append(Fault("checkpoint_signature_bad", None, f"{CHECKPOINT_NOTE}: {exc}"))
+        return report
+    report.size, report.root = cp.size, cp.root
+    report.checkpoints_checked += 1
+
+    rows = _load_bundle_rows(files, report)
+    seqs = [r[0] for r in rows]
+    first, last = manifest.get("range", [0, -1])
+    present = set(seqs)
+    for s in range(first, last + 1):
+        if s not in present:
+            report.faults.append(Fault("row_deleted", s, f"seq {s} of the exported range {first}..{last} is missing"))
+            break
+    if len(present) != len(seqs):
+        dup = next(s for s in seqs if seqs.count(s) > 1)
+        report.faults.append(Fault("row_inserted", dup, f"seq {dup} appears more than once"))
+    if seqs != sorted(seqs):
+        bad = next(i for i in range(1, len(seqs)) if seqs[i] < seqs[i - 1])
+        report.faults.append(Fault("row_reordered", seqs[bad], f"seq {seqs[bad]} comes after seq {seqs[bad - 1]}"))
+    if any(s >= cp.size for s in seqs):
+        report.faults.append(Fault("row_inserted", max(seqs), f"seq {max(seqs)} lies beyond the checkpoint's {cp.size} entries"))
+
+    trust = [(r[0], r[2], r[5]) for r in rows if r[2] in TRUST_KINDS]
+    keys = _trust_timeline(trust, origin, ledger_key, report)
+    global _bundle_rows
+    _bundle_rows = [r[:9] for r in rows]
+    chunks = [(a, min(a + CHUNK_ROWS, len(rows))) for a in range(0, len(rows), CHUNK_ROWS)]
+    args = ("", origin, ledger_key.public_key, keys)
+    merged = _ChunkResult()
+    if jobs > 1 and len(chunks) > 1:
+        with multiprocessing.get_context("fork").Pool(jobs, initializer=_worker_init, initargs=args) as pool:
+            for r in pool.imap_unordered(_verify_bundle_chunk, chunks):
+                _merge(merged, r)
+                if progress:
+                    progress(merged.rows, len(rows))
+    else:
+        _worker_init(*args)
+        for c in chunks:
+            _merge(merged, _verify_bundle_chunk(c))
+            if progress:
+                progress(merged.rows, len(rows))
+    _bundle_rows = []
+    report.faults += merged.faults
+    _classify_misplaced(merged.misplaced, report)
+    _check_quorums(merged.approvals, merged.quorums, report)
+
+    if manifest.get("complete"):
+        if seqs == list(range(cp.size)) and root_from_leaf_hashes([r[6] for r in rows]) != cp.root:
+            report.faults.append(Fault("checkpoint_root_mismatch", cp.size - 1, "the entries do not produce the checkpoint's root"))
+    else:
+        for r in rows:
+            try:
+                verify_inclusion(r[0], cp.size, r[6], r[9], cp.root)
+            except ProofError as exc:
+                report.faults.append(Fault("leaf_modified", r[0], f"entry is not in the checkpoint's tree ({exc})"))
+
+    try:
+        proofs = {int(k): [base64.b64decode(p) for p in v] for k, v in json.loads(files.read(CONSISTENCY) or b"{}").items()}
+    except (ValueError, AttributeError, binascii.Error):
+        proofs = {}
+        report.faults.append(Fault("bundle_file_mismatch", None, f"{CONSISTENCY} is unreadable"))
+    older = [n for n in files.names() if n.startswith("checkpoints/") and n.endswith(".note")]
+    for name in sorted(older):
+        _check_bundle_checkpoint(files.read(name) or b"", cp, proofs, ledger_key, report, trusted=False)
+    if trusted_checkpoint is not None:
+        _check_bundle_checkpoint(trusted_checkpoint, cp, proofs, ledger_key, report, trusted=True)
+
+    sel_service = (manifest.get("selection") or {}).get("service")
+    in_scope = [r for r in rows if first <= r[0] <= last and (sel_service is None or r[3] == sel_service)]
+    _check_bundle_blobs(files, in_scope, set(manifest.get("archived_blobs", [])), report)
+    return report
+
+
+def _check_bundle_checkpoint(note: bytes, cp: Checkpoint, proofs: dict, ledger_key: NoteVerifier, report: Report, trusted: bool) -> None:
+    label = "trusted checkpoint" if trusted else "checkpoint"
+    try:
+        old = parse_checkpoint(open_note(note, [ledger_key])[0].text)
+    except NoteError as exc:
+        report.faults.append(Fault("checkpoint_signature_bad", None, f"{label}: {exc}"))
+        return
+    if trusted:
+        report.trusted_checkpoint = old.size
+    else:
+        report.checkpoints_checked += 1
+    if old.origin != cp.origin:
+        report.faults.append(Fault("checkpoint_signature_bad", None, f"{label} is for origin {old.origin!r}"))
+    elif old.size > cp.size:
+        report.faults.append(Fault("tail_truncated", cp.size, f"{label} covers {old.size} entries, the bundle's checkpoint {cp.size}"))
+    elif old.size == cp.size and old.root != cp.root:
+        report.faults.append(Fault("checkpoint_inconsistent", cp.size - 1, f"{label} of the same size has another root (fork)"))
+    elif 0 < old.size < cp.size:
+        try:
+            verify_consistency(old.size, cp.size, proofs.get(old.size, []), old.root, cp.root)
+        except ProofError as exc:
+            code = "checkpoint_inconsistent" if trusted else "checkpoint_root_mismatch"
+            report.faults.append(Fault(code, old.size - 1, f"{label} of size {old.size} is not a prefix of the bundle's tree ({exc})"))
+
+
+def _check_bundle_blobs(files: BundleFiles, rows: list[tuple], archived: set[str], report: Report) -> None:
+    """Every blob file hashes to its name; every blob the exported entries cite is present or archived."""
+    refs: set[str] = set()
+    for r in rows:
+        try:
+            refs.update(json.loads(r[5]).get("blobs") or ())
+        except (ValueError, AttributeError):
+            pass
+    for name in files.names():
+        if not name.startswith("blobs/"):
+            continue
+        report.blobs_checked += 1
+        digest = "sha256:" + name.removeprefix("blobs/")
+        if "sha256:" + hashlib.sha256(files.read(name) or b"").hexdigest() != digest:
+            report.faults.append(Fault("blob_digest_mismatch", None, f"blob {digest} does not hash to its name"))
+    for digest in sorted(refs):
+        if digest in archived:
+            report.blobs_archived += 1
+        elif files.read("blobs/" + digest.removeprefix("sha256:")) is None:
+            report.faults.append(Fault("blob_missing", None, f"blob {digest} is referred to but not in the bundle"))
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python verifier.py BUNDLE|LEDGER.db [--trusted-checkpoint F] [--ledger-key VKEY] [--jobs N] [--json]`."""
+    import argparse
+    import os
+    import pathlib
+    import sys
+
+    ap = argparse.ArgumentParser(description="Verify a gooseterm audit bundle or ledger file offline.")
+    ap.add_argument("target", help="bundle folder, bundle zip, or ledger SQLite file")
+    ap.add_argument("--trusted-checkpoint", help="a checkpoint note you hold from elsewhere")
+    ap.add_argument("--ledger-key", help="pin the ledger's public key (name+id+key)")
+    ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
+    ap.add_argument("--json", action="store_true")
+    a = ap.parse_args(argv)
+    target = pathlib.Path(a.target)
+    trusted = pathlib.Path(a.trusted_checkpoint).read_bytes() if a.trusted_checkpoint else None
+    if not target.exists():
+        print(f"verifier: no such file or folder: {target}", file=sys.stderr)
+        return 2
+    with open(target, "rb") if target.is_file() else open(os.devnull, "rb") as fh:
+        is_db = fh.read(16) == b"SQLite format 3\x00"
+    fn = verify_ledger if is_db else verify_bundle
+    report = fn(str(target), trusted_checkpoint=trusted, ledger_vkey=a.ledger_key, jobs=max(1, a.jobs))
+    if a.json:
+        print(json.dumps(report.to_json(), indent=2, sort_keys=True))
+    else:
+        print(f"{target}: {'VALID' if report.ok else 'INVALID'}  size {report.size}")
+        for code, c in report.by_class().items():
+            where = "whole" if c["first_seq"] is None else f"first seq {c['first_seq']}"
+            print(f"  {code:<26} {where:<16} x{c['count']}  {c['detail']}")
+    return 0 if report.ok else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -110,3 +110,5 @@ def main(ctx: click.Context, ledger: Path | None, config: Path | None, as_key: s
 
 from . import ledger_cmds  # noqa: E402,F401  (registers the commands on `main`)
 from . import orchestration_cmds  # noqa: E402,F401
+from . import config_cmds  # noqa: E402,F401
+from . import export_cmds  # noqa: E402,F401

@@ -7,13 +7,14 @@ import getpass
 import json
 import os
 import sys
+import zipfile
 from pathlib import Path
 
 import click
 
 from ledger.keys import KeyNotFoundError
 from ledger.store import KEY_ADDED, KEY_REVOKED, Draft, Ledger
-from ledger.verifier import FAULT_CLASSES, NoteError, parse_checkpoint, parse_vkey, split_note, verify_ledger
+from ledger.verifier import FAULT_CLASSES, NoteError, parse_checkpoint, parse_vkey, split_note, verify_bundle, verify_ledger
 
 from ..errors import EXIT_REFUSED, EXIT_USAGE, GoosetermError, Refusal
 from ..kinds import check_appendable
@@ -278,7 +279,7 @@ def prove_consistency(ctx: Context, old_checkpoint: Path, as_json: bool):
 
 
 @main.command()
-@click.argument("target", required=False, type=click.Path(path_type=Path))
+@click.argument("target", required=False, type=click.Path(path_type=Path), metavar="[LEDGER|BUNDLE_DIR|BUNDLE.zip]")
 @click.option("--trusted-checkpoint", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="A checkpoint note held outside the ledger: catches a cut tail and forks.")
 @click.option("--ledger-key", "ledger_vkey", help="Pin the ledger's public key (name+id+key).")
@@ -310,8 +311,9 @@ def verify(ctx: Context, target: Path | None, trusted_checkpoint: Path | None, l
             bar.length = max(total, 1)
             bar.update(done - bar.pos)
 
+    check = verify_bundle if path.is_dir() or zipfile.is_zipfile(path) else verify_ledger
     try:
-        report = verify_ledger(str(path), trusted_checkpoint=trusted, ledger_vkey=ledger_vkey, jobs=jobs, progress=progress)
+        report = check(str(path), trusted_checkpoint=trusted, ledger_vkey=ledger_vkey, jobs=jobs, progress=progress)
     except (OSError, NoteError) as exc:
         raise GoosetermError(f"could not verify {path}: {exc}") from None
     finally:
@@ -322,7 +324,7 @@ def verify(ctx: Context, target: Path | None, trusted_checkpoint: Path | None, l
         head = f"{path}: {'VALID' if report.ok else 'INVALID'}  size {report.size}  checkpoints {report.checkpoints_checked}  blobs {report.blobs_checked} (+{report.blobs_archived} archived)"
         lines = [head]
         for code, c in report.by_class().items():
-            where = "file" if c["first_seq"] is None else f"first seq {c['first_seq']}"
+            where = "whole" if c["first_seq"] is None else f"first seq {c['first_seq']}"
             lines.append(f"  {code:<26} {where:<16} x{c['count']}  {c['detail']}")
             lines.append(f"  {'':<26} {FAULT_CLASSES[code]}")
         return "\n".join(lines)

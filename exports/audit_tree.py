@@ -1,0 +1,80 @@
+"""The plan's folder layout (plan 3.1 and 3.4) for auditors used to folders:
+
+    audit/services/{service}/specs/{seq}/spec.yaml
+    audit/services/{service}/evidence/{YYYYMMDD}/{tests|sast|coverage|metrics}/{seq}-{file}
+    audit/services/{service}/promotions/{promotion-id}/{request,validation,approval}.json
+    audit/promotions/{service}/{YYYYMMDD}/request/{metadata,dependencies}.json
+    audit/promotions/{service}/{YYYYMMDD}/validation/{gate}.json
+    audit/promotions/{service}/{YYYYMMDD}/evidence/{sast_results,test_coverage,metrics_snapshot,...}.json
+    audit/promotions/{service}/{YYYYMMDD}/approval/{gate_results,signatures}.json
+
+The same bytes as the bundle's blobs and entries, arranged differently; the manifest lists them too.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from ledger.signing import canonical_json
+from ledger.store import Entry
+
+_EVIDENCE_FOLDER = {"junit": "tests", "sarif": "sast", "coverage": "coverage", "metrics": "metrics", "spec": "specs"}
+_PROMOTION_EVIDENCE = {"sarif": "sast_results", "coverage": "test_coverage", "metrics": "metrics_snapshot", "junit": "test_results"}
+
+
+def _day(e: Entry) -> str:
+    return e.time[:10].replace("-", "")
+
+
+def audit_tree_files(entries: list[Entry], files: dict[str, bytes], service: str | None) -> dict[str, bytes]:
+    """The audit/ tree for the exported entries; blob bytes are taken from the bundle's blobs/."""
+    out: dict[str, bytes] = {}
+    by_promotion: dict[str, list[Entry]] = defaultdict(list)
+    evidence_by_digest: dict[str, Entry] = {}
+    for e in entries:
+        if service and e.service != service:
+            continue
+        if e.kind.startswith("evidence."):
+            p = e.predicate
+            data = files.get("blobs/" + p["digest"].removeprefix("sha256:"))
+            if data is None:
+                continue
+            name = (p.get("source") or p["kind"]).replace("\\", "/").rsplit("/", 1)[-1]
+            if p["kind"] == "spec":
+                out[f"audit/services/{e.service}/specs/{e.seq}/{name}"] = data
+            else:
+                folder = _EVIDENCE_FOLDER.get(p["kind"], p["kind"])
+                out[f"audit/services/{e.service}/evidence/{_day(e)}/{folder}/{e.seq}-{name}"] = data
+            evidence_by_digest[p["digest"]] = e
+        if e.promotion:
+            by_promotion[e.promotion].append(e)
+    for pid, group in sorted(by_promotion.items()):
+        request = next((e for e in group if e.kind == "promotion.requested"), None)
+        svc = group[0].service
+        base = f"audit/services/{svc}/promotions/{pid}"
+        gates = [{"seq": e.seq, **e.predicate} for e in group if e.kind == "gate.result"]
+        approvals = [{"seq": e.seq, "signers": e.signers, **e.predicate} for e in group if e.kind.startswith("approval.")]
+        decisions = [{"seq": e.seq, "kind": e.kind, "time": e.time, **e.predicate} for e in group
+                     if e.kind.startswith("promotion.") and e.kind != "promotion.requested"]
+        if request is not None:
+            out[f"{base}/request.json"] = canonical_json({"seq": request.seq, "time": request.time, **request.predicate})
+        out[f"{base}/validation.json"] = canonical_json(gates)
+        out[f"{base}/approval.json"] = canonical_json({"approvals": approvals, "decisions": decisions})
+        day = _day(request or group[0])
+        pbase = f"audit/promotions/{svc}/{day}"
+        if request is not None:
+            p = request.predicate
+            out[f"{pbase}/request/metadata.json"] = canonical_json(
+                {"promotion_id": pid, "timestamp": request.time, "service": svc, "target_state": p.get("target_state"),
+                 "evidence_refs": p.get("evidence_refs", []), "requested_by": p.get("requested_by")})
+            out[f"{pbase}/request/dependencies.json"] = canonical_json(p.get("dependencies", {}))
+            for digest in p.get("evidence_refs", []):
+                ev = evidence_by_digest.get(digest)
+                if ev is not None and ev.predicate["kind"] in _PROMOTION_EVIDENCE:
+                    out[f"{pbase}/evidence/{_PROMOTION_EVIDENCE[ev.predicate['kind']]}.json"] = canonical_json(
+                        {"digest": digest, "seq": ev.seq, "facts": ev.predicate.get("facts", {})})
+        for g in gates:
+            out[f"{pbase}/validation/{g['gate']}.json"] = canonical_json(g)
+        out[f"{pbase}/approval/gate_results.json"] = canonical_json(gates)
+        out[f"{pbase}/approval/signatures.json"] = canonical_json(approvals)
+    return out

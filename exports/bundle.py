@@ -1,0 +1,242 @@
+"""The audit bundle: everything an auditor needs to verify a period offline, byte for byte reproducible.
+
+Entries are the exact leaf bytes (JSON Lines); rows carry each entry's chain hash, the ledger key's
+row signature and, for a partial export, its inclusion proof against the checkpoint taken at
+export time. Trust entries, the entries just outside the period and the approvals a decision
+cites ride along with proofs, so the period's completeness, every key's validity window and every
+quorum can be checked. A manifest lists every file's SHA-256 and is signed by the ledger key.
+"""
+
+from __future__ import annotations
+
+import base64
+import csv
+import hashlib
+import io
+import json
+import os
+import shutil
+import tempfile
+import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, timedelta
+from pathlib import Path
+
+from ledger import verifier
+from ledger.signing import canonical_json, sign_note
+from ledger.store import Entry, Ledger
+from ledger.verifier import (
+    BUNDLE_FORMAT,
+    CHECKPOINT_NOTE,
+    CONSISTENCY,
+    ENTRIES,
+    MANIFEST,
+    MANIFEST_NOTE,
+    ROWS,
+    TRUST_KINDS,
+    manifest_note_body,
+    parse_checkpoint,
+    split_note,
+)
+
+from .audit_tree import audit_tree_files
+from .oscal import assessment_results
+
+ZIP_TIME = (1980, 1, 1, 0, 0, 0)  # fixed member times: the same ledger gives the same zip
+VERIFY_MD = Path(__file__).with_name("VERIFY.md")
+
+
+class ExportError(Exception):
+    """The export cannot be made as asked; nothing was written."""
+
+
+@dataclass(frozen=True)
+class Selection:
+    """What to export: a period (dates, inclusive) and optionally one service's evidence."""
+
+    since: date | None = None
+    until: date | None = None
+    service: str | None = None
+
+    def to_json(self) -> dict:
+        """JSON form for the manifest."""
+        return {"since": self.since and self.since.isoformat(), "until": self.until and self.until.isoformat(),
+                "service": self.service}
+
+
+def _b64(b: bytes) -> str:
+    return base64.b64encode(b).decode()
+
+
+def _period(ledger: Ledger, sel: Selection, size: int) -> tuple[int, int]:
+    """The contiguous seq range [first, last] whose writer time falls in the selected days."""
+    first, last = 0, size - 1
+    if sel.since:
+        row = ledger.conn.execute("SELECT min(seq) FROM entries WHERE time >= ? AND seq < ?", (sel.since.isoformat(), size)).fetchone()
+        first = row[0] if row[0] is not None else size
+    if sel.until:
+        end = (sel.until + timedelta(days=1)).isoformat()
+        row = ledger.conn.execute("SELECT max(seq) FROM entries WHERE time < ? AND seq < ?", (end, size)).fetchone()
+        last = row[0] if row[0] is not None else -1
+    return first, last
+
+
+def _support_seqs(ledger: Ledger, first: int, last: int, size: int) -> set[int]:
+    """Entries outside the period the checks need: trust entries, the two fences, cited approvals."""
+    seqs = {r[0] for r in ledger.conn.execute(f"SELECT seq FROM entries WHERE kind IN ({','.join('?' * len(TRUST_KINDS))})", TRUST_KINDS)}
+    seqs |= {s for s in (first - 1, last + 1) if 0 <= s < size}
+    for e in ledger.entries(kind="promotion.", after=first - 1):
+        if e.seq > last:
+            break
+        quorum = e.predicate.get("quorum") if isinstance(e.predicate, dict) else None
+        if quorum:
+            seqs.update(quorum.get("approvals", []))
+    return {s for s in seqs if s < size}
+
+
+def _csv(rows: list[list], header: list[str]) -> bytes:
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(header)
+    w.writerows(rows)
+    return buf.getvalue().encode()
+
+
+def _summaries(entries: list[Entry], service: str | None) -> dict[str, bytes]:
+    decisions, evidence = [], []
+    for e in entries:
+        if service and e.service != service:
+            continue
+        p = e.predicate
+        if e.kind.startswith(("promotion.", "approval.", "service.demoted")):
+            reason = "; ".join(p.get("reasons", [])) or p.get("reason", "") or p.get("waiting_for", "")
+            who = p.get("person") or p.get("requested_by") or ",".join(e.signers)
+            decisions.append([e.seq, e.time, e.service or "", e.promotion or "", e.kind, who, reason])
+        elif e.kind.startswith("evidence."):
+            evidence.append([e.seq, e.time, e.service or "", p.get("kind", ""), p.get("digest", ""), p.get("size", ""),
+                             p.get("source", ""), p.get("collector", "")])
+    return {
+        "summaries/decisions.csv": _csv(decisions, ["seq", "time", "service", "promotion", "kind", "by", "reason"]),
+        "summaries/evidence.csv": _csv(evidence, ["seq", "time", "service", "kind", "digest", "size", "source", "collector"]),
+    }
+
+
+def build_bundle(
+    ledger: Ledger,
+    sel: Selection = Selection(),
+    policy: dict | None = None,
+    audit_tree: bool = False,
+    progress: Callable[[str, int, int], None] | None = None,
+) -> dict[str, bytes]:
+    """Every file of the bundle, by relative name. Needs the ledger key (it checkpoints and signs)."""
+    note = ledger.checkpoint()
+    cp = parse_checkpoint(split_note(note).text)
+    size = cp.size
+    first, last = _period(ledger, sel, size)
+    complete = sel.since is None and sel.until is None
+    wanted = set(range(first, last + 1)) | (set() if complete else _support_seqs(ledger, first, last, size))
+    files: dict[str, bytes] = {CHECKPOINT_NOTE: note}
+    leaves, rows, entries = [], [], []
+    done = 0
+    for e in _iter_entries(ledger, size):
+        done += 1
+        if progress and done % 10_000 == 0:
+            progress("entries", done, size)
+        if e.seq not in wanted:
+            continue
+        leaves.append(e.leaf)
+        row = {"seq": e.seq, "leaf_hash": _b64(e.leaf_hash), "chain": _b64(e.chain), "row_sig": _b64(e.row_sig)}
+        if not complete:
+            row["proof"] = [_b64(p) for p in ledger.inclusion_proof(e.seq, size)]
+        rows.append(canonical_json(row))
+        if first <= e.seq <= last:
+            entries.append(e)
+    files[ENTRIES] = b"".join(leaf + b"\n" for leaf in leaves)
+    files[ROWS] = b"".join(r + b"\n" for r in rows)
+    proofs = {}
+    for cp_size, cp_note in ledger.checkpoints():
+        if cp_size <= size:
+            files[f"checkpoints/{cp_size:012d}.note"] = cp_note
+            if 0 < cp_size < size:
+                proofs[str(cp_size)] = [_b64(p) for p in ledger.consistency_proof(cp_size, size)]
+    files[CONSISTENCY] = canonical_json(proofs)
+    files["keys.json"] = canonical_json(
+        [{"keyid": k.keyid, "vkey": k.vkey, "roles": k.roles, "valid_from_seq": k.added, "valid_until_seq": k.revoked}
+         for k in sorted(ledger.keys().values(), key=lambda k: k.keyid)]
+    )
+    files["policy.json"] = canonical_json(policy or {})
+    archived = []
+    for e in entries:
+        if sel.service and e.service != sel.service:
+            continue
+        for digest in json.loads(e.leaf).get("blobs", []):
+            name = "blobs/" + digest.removeprefix("sha256:")
+            if name in files or digest in archived:
+                continue
+            try:
+                files[name] = ledger.blob(digest)
+            except LookupError:
+                archived.append(digest)
+    files.update(_summaries(entries, sel.service))
+    files["oscal/assessment-results.json"] = canonical_json(assessment_results(ledger.origin, entries, sel.service))
+    if audit_tree:
+        files.update(audit_tree_files(entries, files, sel.service))
+    files["VERIFY.md"] = VERIFY_MD.read_bytes()
+    files["verifier.py"] = Path(verifier.__file__).read_bytes()
+    manifest = {
+        "format": BUNDLE_FORMAT,
+        "origin": ledger.origin,
+        "ledger_key": ledger.ledger_key.vkey,
+        "checkpoint_size": size,
+        "complete": complete,
+        "range": [first, last],
+        "selection": sel.to_json(),
+        "archived_blobs": sorted(archived),
+        "files": {name: hashlib.sha256(data).hexdigest() for name, data in sorted(files.items())},
+    }
+    manifest_bytes = json.dumps(manifest, indent=2, sort_keys=True).encode() + b"\n"
+    files[MANIFEST] = manifest_bytes
+    files[MANIFEST_NOTE] = sign_note(manifest_note_body(ledger.origin, manifest_bytes), [ledger.signer])
+    return files
+
+
+def _iter_entries(ledger: Ledger, size: int, batch: int = 20_000):
+    after = -1
+    while after < size - 1:
+        chunk = ledger.entries(after=after, limit=batch)
+        if not chunk:
+            return
+        for e in chunk:
+            if e.seq >= size:
+                return
+            yield e
+        after = chunk[-1].seq
+
+
+def write_bundle(files: dict[str, bytes], out: Path) -> Path:
+    """Write the bundle as a folder, or as a zip when `out` ends in .zip; all or nothing."""
+    if out.exists():
+        raise ExportError(f"{out} already exists; choose a new path (an export never overwrites)")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=".export-", dir=out.parent))
+    try:
+        if out.suffix == ".zip":
+            target = tmp / out.name
+            with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as zf:
+                for name in sorted(files):
+                    info = zipfile.ZipInfo(name, ZIP_TIME)
+                    info.compress_type = zipfile.ZIP_DEFLATED
+                    info.external_attr = 0o644 << 16
+                    zf.writestr(info, files[name])
+            os.replace(target, out)
+        else:
+            target = tmp / "bundle"
+            for name in sorted(files):
+                path = target / name
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_bytes(files[name])
+            os.replace(target, out)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return out
