@@ -164,6 +164,15 @@ def build_org(home: Path, config: Path = CONFIG, clock: Callable[[], str] | None
     return TestOrg(home, Path(config), org, ledger, clock, signers)
 
 
+def clone_home(src: Path, dst: Path) -> Path:
+    """Copy a home built once (keys with their modes, and the ledger) into `dst`.
+
+    Building a home appends a few dozen entries, each fsynced; a module builds one and every
+    test gets a copy."""
+    shutil.copytree(src, dst, dirs_exist_ok=True)
+    return dst
+
+
 def service_yaml(name: str, depends_on: Iterable[str] = (), optional: Iterable[str] = (), owners: Iterable[str] = ("sre",)) -> dict:
     """A service file (plan 3.1 template) with runtime dependencies."""
     runtime = [*depends_on, *({"name": d, "required": False} for d in optional)]
@@ -214,6 +223,6 @@ def row_count(path: Path) -> int:
 
 __all__ = [
     "ADMIN", "CI", "CLEAN", "CONFIG", "DIRTY", "EVIDENCE", "EVIDENCE_FILES", "GOOSETERM", "PEOPLE", "REPO",
-    "SAMPLES", "TOOL_EVIDENCE", "TestClock", "TestOrg", "build_org", "evidence_bytes", "example_rules",
+    "SAMPLES", "TOOL_EVIDENCE", "TestClock", "TestOrg", "build_org", "clone_home", "evidence_bytes", "example_rules",
     "row_count", "service_yaml", "utc_now", "write_config",
 ]
