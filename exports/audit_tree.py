@@ -8,6 +8,8 @@
     audit/promotions/{service}/{YYYYMMDD}/evidence/{sast_results,test_coverage,metrics_snapshot,...}.json
     audit/promotions/{service}/{YYYYMMDD}/approval/{gate_results,signatures}.json
 
+The plan has one folder per service and day; a service's second promotion requested on the same
+day goes to `{YYYYMMDD}-2` (the third to `-3`, ...), in request order, so none overwrites another.
 The same bytes as the bundle's blobs and entries, arranged differently; the manifest lists them too.
 """
 
@@ -20,6 +22,15 @@ from ledger.store import Entry
 
 _EVIDENCE_FOLDER = {"junit": "tests", "sarif": "sast", "coverage": "coverage", "metrics": "metrics", "spec": "specs"}
 _PROMOTION_EVIDENCE = {"sarif": "sast_results", "coverage": "test_coverage", "metrics": "metrics_snapshot", "junit": "test_results"}
+REQUESTED = "promotion.requested"
+
+
+def promotion_id(e: Entry) -> str | None:
+    """The promotion an entry belongs to. A request is appended before its id exists, so its id is
+    derived the way gooseterm/promotions.py names it: `{service}-{seq of the request}`."""
+    if e.promotion is None and e.kind == REQUESTED and e.service:
+        return f"{e.service}-{e.seq}"
+    return e.promotion
 
 
 def _day(e: Entry) -> str:
@@ -46,22 +57,26 @@ def audit_tree_files(entries: list[Entry], files: dict[str, bytes], service: str
                 folder = _EVIDENCE_FOLDER.get(p["kind"], p["kind"])
                 out[f"audit/services/{e.service}/evidence/{_day(e)}/{folder}/{e.seq}-{name}"] = data
             evidence_by_digest[p["digest"]] = e
-        if e.promotion:
-            by_promotion[e.promotion].append(e)
-    for pid, group in sorted(by_promotion.items()):
-        request = next((e for e in group if e.kind == "promotion.requested"), None)
+        pid = promotion_id(e)
+        if pid:
+            by_promotion[pid].append(e)
+    day_folders: dict[tuple[str, str], int] = defaultdict(int)
+    for pid, group in sorted(by_promotion.items(), key=lambda item: item[1][0].seq):
+        request = next((e for e in group if e.kind == REQUESTED), None)
         svc = group[0].service
         base = f"audit/services/{svc}/promotions/{pid}"
         gates = [{"seq": e.seq, **e.predicate} for e in group if e.kind == "gate.result"]
         approvals = [{"seq": e.seq, "signers": e.signers, **e.predicate} for e in group if e.kind.startswith("approval.")]
         decisions = [{"seq": e.seq, "kind": e.kind, "time": e.time, **e.predicate} for e in group
-                     if e.kind.startswith("promotion.") and e.kind != "promotion.requested"]
+                     if e.kind.startswith("promotion.") and e.kind != REQUESTED]
         if request is not None:
-            out[f"{base}/request.json"] = canonical_json({"seq": request.seq, "time": request.time, **request.predicate})
+            out[f"{base}/request.json"] = canonical_json({"seq": request.seq, "time": request.time, "promotion_id": pid, **request.predicate})
         out[f"{base}/validation.json"] = canonical_json(gates)
         out[f"{base}/approval.json"] = canonical_json({"approvals": approvals, "decisions": decisions})
         day = _day(request or group[0])
-        pbase = f"audit/promotions/{svc}/{day}"
+        day_folders[(svc, day)] += 1
+        n = day_folders[(svc, day)]
+        pbase = f"audit/promotions/{svc}/{day}" + (f"-{n}" if n > 1 else "")
         if request is not None:
             p = request.predicate
             out[f"{pbase}/request/metadata.json"] = canonical_json(

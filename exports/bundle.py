@@ -40,7 +40,7 @@ from ledger.verifier import (
     split_note,
 )
 
-from .audit_tree import audit_tree_files
+from .audit_tree import audit_tree_files, promotion_id
 from .oscal import assessment_results
 
 ZIP_TIME = (1980, 1, 1, 0, 0, 0)  # fixed member times: the same ledger gives the same zip
@@ -83,7 +83,7 @@ def _period(ledger: Ledger, sel: Selection, size: int) -> tuple[int, int]:
 
 
 def _support_seqs(ledger: Ledger, first: int, last: int, size: int) -> set[int]:
-    """Entries outside the period the checks need: trust entries, the two fences, cited approvals."""
+    """Entries outside the period the checks need: trust entries, the two fences, cited approvals and requests."""
     seqs = {r[0] for r in ledger.conn.execute(f"SELECT seq FROM entries WHERE kind IN ({','.join('?' * len(TRUST_KINDS))})", TRUST_KINDS)}
     seqs |= {s for s in (first - 1, last + 1) if 0 <= s < size}
     for e in ledger.entries(kind="promotion.", after=first - 1):
@@ -92,6 +92,7 @@ def _support_seqs(ledger: Ledger, first: int, last: int, size: int) -> set[int]:
         quorum = e.predicate.get("quorum") if isinstance(e.predicate, dict) else None
         if quorum:
             seqs.update(quorum.get("approvals", []))
+            seqs.update(r.seq for r in ledger.entries(kind="promotion.requested", promotion=e.promotion))
     return {s for s in seqs if s < size}
 
 
@@ -112,7 +113,7 @@ def _summaries(entries: list[Entry], service: str | None) -> dict[str, bytes]:
         if e.kind.startswith(("promotion.", "approval.", "service.demoted")):
             reason = "; ".join(p.get("reasons", [])) or p.get("reason", "") or p.get("waiting_for", "")
             who = p.get("person") or p.get("requested_by") or ",".join(e.signers)
-            decisions.append([e.seq, e.time, e.service or "", e.promotion or "", e.kind, who, reason])
+            decisions.append([e.seq, e.time, e.service or "", promotion_id(e) or "", e.kind, who, reason])
         elif e.kind.startswith("evidence."):
             evidence.append([e.seq, e.time, e.service or "", p.get("kind", ""), p.get("digest", ""), p.get("size", ""),
                              p.get("source", ""), p.get("collector", "")])

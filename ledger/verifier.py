@@ -472,6 +472,7 @@ _WHOLE_FILE_FIRST = ("file_damaged", "foreign_file", "manifest_signature_bad")
 
 GENESIS_KIND, KEY_ADDED_KIND, KEY_REVOKED_KIND = "ledger.genesis", "ledger.key_added", "ledger.key_revoked"
 APPROVAL_KIND = "approval.granted"
+REQUEST_KIND = "promotion.requested"
 ADMIN = "admin"
 CHUNK_ROWS = 20_000
 
@@ -564,8 +565,9 @@ class _ChunkResult:
     faults: list[Fault] = field(default_factory=list)
     misplaced: list[tuple[int, int]] = field(default_factory=list)  # (position, seq the leaf claims)
     blob_refs: set[str] = field(default_factory=set)
-    approvals: dict[int, tuple[str | None, frozenset[str], str | None]] = field(default_factory=dict)
+    approvals: dict[int, tuple[str | None, frozenset[str], str | None, tuple[str, ...]]] = field(default_factory=dict)
     quorums: list[tuple[int, str | None, int, list[int], str | None]] = field(default_factory=list)
+    requests: dict[str, tuple[int, int, tuple[str, ...], str | None]] = field(default_factory=dict)
     rows: int = 0
 
 
@@ -627,13 +629,18 @@ def _check_rows(rows, prev_chain: bytes | None, origin: str, ledger_pub: bytes, 
         faults, good = _signature_faults(seq, env, keys)
         out.faults += faults
         out.blob_refs.update(record.get("blobs") or ())
-        if kind == APPROVAL_KIND or "quorum" in env.payload.decode("utf-8", "replace"):
+        if kind in (APPROVAL_KIND, REQUEST_KIND) or b"quorum" in env.payload:
             try:
                 predicate = json.loads(env.payload).get("predicate", {})
-            except ValueError:
+            except (ValueError, AttributeError):
                 predicate = {}
             if kind == APPROVAL_KIND:
-                out.approvals[seq] = (promotion, good, predicate.get("evidence_digest"))
+                groups = tuple(predicate.get("groups") or ())
+                out.approvals[seq] = (promotion, good, predicate.get("evidence_digest"), groups)
+            elif kind == REQUEST_KIND and promotion and isinstance(predicate.get("policy"), dict):
+                policy = predicate["policy"]
+                out.requests[promotion] = (seq, int(policy.get("required", 0)), tuple(policy.get("groups_required") or ()),
+                                           predicate.get("evidence_digest"))
             quorum = predicate.get("quorum") if isinstance(predicate, dict) else None
             if isinstance(quorum, dict):
                 out.quorums.append(
@@ -799,11 +806,16 @@ def _check_checkpoint(note: bytes, ledger_key: NoteVerifier, origin: str, roots:
 
 def _roots_at(conn: sqlite3.Connection, sizes: set[int]) -> dict[int, bytes]:
     """Merkle roots of the stored leaf hashes at the given sizes, in one streaming pass."""
+    return _roots_of(conn.execute("SELECT leaf_hash FROM entries ORDER BY seq"), sizes)
+
+
+def _roots_of(leaf_hashes, sizes: set[int]) -> dict[int, bytes]:
+    """Merkle roots at the given sizes of a stream of (leaf hash,) tuples, in one pass (RFC 6962 2.1)."""
     roots: dict[int, bytes] = {}
     stack: list[tuple[int, bytes]] = []
     n = 0
     wanted = max(sizes, default=0)
-    for (h,) in conn.execute("SELECT leaf_hash FROM entries ORDER BY seq"):
+    for (h,) in leaf_hashes:
         if n >= wanted:
             break
         height, node = 0, h
@@ -840,18 +852,30 @@ def _check_blobs(conn: sqlite3.Connection, refs: set[str], report: Report) -> No
         report.faults.append(Fault("blob_missing", None, f"blob {digest} is referred to but neither stored nor archived"))
 
 
-def _check_quorums(approvals: dict, quorums: list, report: Report) -> None:
+def _check_quorums(approvals: dict, quorums: list, requests: dict, report: Report) -> None:
+    """A decision's cited approvals must be valid, distinct, earlier, bound to the request's evidence,
+    and meet the policy the request recorded (a decision cannot lower its own bar)."""
     for seq, promotion, required, cited, evidence in quorums:
+        request = requests.get(promotion)
+        groups_required: tuple[str, ...] = ()
+        if request is not None:
+            required = max(required, request[1])
+            groups_required = request[2]
+            if evidence != request[3]:
+                report.faults.append(Fault("approval_quorum_not_met", seq, f"promotion {promotion} cites evidence other than its request's"))
+                continue
         signers: set[str] = set()
+        groups: set[str] = set()
         for a in cited:
             approval = approvals.get(a)
-            if approval is None or a >= seq or approval[0] != promotion or approval[2] != evidence:
+            if approval is None or a >= seq or approval[0] != promotion or approval[2] != evidence or not approval[1]:
                 continue
             signers |= approval[1]
-        if len(signers) < required:
-            report.faults.append(
-                Fault("approval_quorum_not_met", seq, f"{len(signers)} valid distinct approvals for promotion {promotion}, {required} required")
-            )
+            groups.update(approval[3])
+        missing = [g for g in groups_required if g not in groups]
+        if len(signers) < required or missing:
+            why = f"{len(signers)} valid distinct approvals for promotion {promotion}, {required} required"
+            report.faults.append(Fault("approval_quorum_not_met", seq, why + (f"; none from {', '.join(missing)}" if missing else "")))
 
 
 def verify_ledger(
@@ -935,7 +959,7 @@ def verify_ledger(
                 progress(done, report.size)
     report.faults += merged.faults
     _classify_misplaced(merged.misplaced, report)
-    _check_quorums(merged.approvals, merged.quorums, report)
+    _check_quorums(merged.approvals, merged.quorums, merged.requests, report)
 
     notes = [n for _, n in conn.execute("SELECT size, note FROM checkpoints ORDER BY size")]
     sizes = {report.size}
@@ -969,6 +993,7 @@ def _merge(into: _ChunkResult, r: _ChunkResult) -> None:
     into.blob_refs |= r.blob_refs
     into.approvals.update(r.approvals)
     into.quorums += r.quorums
+    into.requests.update(r.requests)
     into.rows += r.rows
 
 
@@ -986,29 +1011,57 @@ def manifest_note_body(origin: str, manifest: bytes) -> bytes:
 
 
 class BundleFiles:
-    """Read-only access to a bundle folder or zip; names outside the bundle are never opened."""
+    """Read-only access to a bundle folder or zip; names outside the bundle are never opened.
+
+    Nothing is extracted. A zip member that is a symbolic link, or whose name appears twice (an
+    extracting tool might keep the other copy), is not read and is named in `problems`; so is a
+    symbolic link in a folder, which is never followed.
+    """
 
     def __init__(self, path: str):
         import pathlib
+        import stat
         import zipfile
 
         self.path = pathlib.Path(path)
         self.zip = zipfile.ZipFile(self.path) if self.path.is_file() else None
+        self.problems: list[str] = []
+        unreadable: set[str] = set()
         if self.zip is not None:
-            self._names = [n for n in self.zip.namelist() if not n.endswith("/")]
+            names: list[str] = []
+            seen: set[str] = set()
+            for info in self.zip.infolist():
+                name = info.filename
+                if name.endswith("/"):
+                    continue
+                if name in seen:
+                    self.problems.append(f"{name} appears more than once in the zip")
+                    unreadable.add(name)
+                    continue
+                if stat.S_ISLNK(info.external_attr >> 16):
+                    self.problems.append(f"{name} is a symbolic link, not a file")
+                    unreadable.add(name)
+                names.append(name)
+                seen.add(name)
+            self._names = names
         else:
             root = self.path.resolve()
-            self._names = sorted(
-                str(p.relative_to(root)) for p in root.rglob("*") if p.is_file() and not p.is_symlink()
-            )
+            names = []
+            for p in sorted(root.rglob("*")):
+                if p.is_symlink():
+                    self.problems.append(f"{p.relative_to(root)} is a symbolic link, not a file")
+                elif p.is_file():
+                    names.append(str(p.relative_to(root)))
+            self._names = names
+        self._readable = set(self._names) - unreadable
 
     def names(self) -> list[str]:
         """Every file in the bundle, as relative names."""
         return list(self._names)
 
     def read(self, name: str) -> bytes | None:
-        """A file's bytes, or None when it is absent or its name would leave the bundle."""
-        if name.startswith(("/", "\\")) or ".." in name.split("/") or name not in self._names:
+        """A file's bytes, or None when it is absent, a link, or its name would leave the bundle."""
+        if name.startswith(("/", "\\")) or ".." in name.split("/") or name not in self._readable:
             return None
         if self.zip is not None:
             return self.zip.read(name)
@@ -1105,6 +1158,8 @@ def verify_bundle(
         report.faults.append(Fault("manifest_signature_bad", None, str(exc)))
 
     listed = manifest.get("files", {})
+    for problem in files.problems:
+        report.faults.append(Fault("bundle_file_mismatch", None, problem))
     for name in files.names():
         if name not in listed and name not in (MANIFEST, MANIFEST_NOTE):
             report.faults.append(Fault("bundle_file_mismatch", None, f"{name} is not listed in the manifest"))
@@ -1135,7 +1190,8 @@ def verify_bundle(
             report.faults.append(Fault("row_deleted", s, f"seq {s} of the exported range {first}..{last} is missing"))
             break
     if len(present) != len(seqs):
-        dup = next(s for s in seqs if seqs.count(s) > 1)
+        seen: set[int] = set()
+        dup = next(s for s in seqs if s in seen or seen.add(s))
         report.faults.append(Fault("row_inserted", dup, f"seq {dup} appears more than once"))
     if seqs != sorted(seqs):
         bad = next(i for i in range(1, len(seqs)) if seqs[i] < seqs[i - 1])
@@ -1165,28 +1221,36 @@ def verify_bundle(
     _bundle_rows = []
     report.faults += merged.faults
     _classify_misplaced(merged.misplaced, report)
-    _check_quorums(merged.approvals, merged.quorums, report)
-
-    if manifest.get("complete"):
-        if seqs == list(range(cp.size)) and root_from_leaf_hashes([r[6] for r in rows]) != cp.root:
-            report.faults.append(Fault("checkpoint_root_mismatch", cp.size - 1, "the entries do not produce the checkpoint's root"))
-    else:
-        for r in rows:
-            try:
-                verify_inclusion(r[0], cp.size, r[6], r[9], cp.root)
-            except ProofError as exc:
-                report.faults.append(Fault("leaf_modified", r[0], f"entry is not in the checkpoint's tree ({exc})"))
+    _check_quorums(merged.approvals, merged.quorums, merged.requests, report)
 
     try:
         proofs = {int(k): [base64.b64decode(p) for p in v] for k, v in json.loads(files.read(CONSISTENCY) or b"{}").items()}
     except (ValueError, AttributeError, binascii.Error):
         proofs = {}
         report.faults.append(Fault("bundle_file_mismatch", None, f"{CONSISTENCY} is unreadable"))
-    older = [n for n in files.names() if n.startswith("checkpoints/") and n.endswith(".note")]
-    for name in sorted(older):
-        _check_bundle_checkpoint(files.read(name) or b"", cp, proofs, ledger_key, report, trusted=False)
-    if trusted_checkpoint is not None:
-        _check_bundle_checkpoint(trusted_checkpoint, cp, proofs, ledger_key, report, trusted=True)
+    notes = [(files.read(n) or b"", False) for n in sorted(files.names()) if n.startswith("checkpoints/") and n.endswith(".note")]
+    notes += [(trusted_checkpoint, True)] if trusted_checkpoint is not None else []
+    roots = None
+    if manifest.get("complete"):
+        if seqs == list(range(cp.size)):
+            # Every leaf is here: roots at the older checkpoints' sizes come from the leaves themselves.
+            sizes = {cp.size}
+            for note, _ in notes:
+                try:
+                    sizes.add(parse_checkpoint(split_note(note).text).size)
+                except NoteError:
+                    pass
+            roots = _roots_of(((r[6],) for r in rows), {n for n in sizes if n <= cp.size})
+            if roots.get(cp.size) != cp.root:
+                report.faults.append(Fault("checkpoint_root_mismatch", cp.size - 1, "the entries do not produce the checkpoint's root"))
+    else:
+        for r in rows:
+            try:
+                verify_inclusion(r[0], cp.size, r[6], r[9], cp.root)
+            except ProofError as exc:
+                report.faults.append(Fault("leaf_modified", r[0], f"entry is not in the checkpoint's tree ({exc})"))
+    for note, trusted in notes:
+        _check_bundle_checkpoint(note, cp, proofs, roots, ledger_key, report, trusted=trusted)
 
     sel_service = (manifest.get("selection") or {}).get("service")
     in_scope = [r for r in rows if first <= r[0] <= last and (sel_service is None or r[3] == sel_service)]
@@ -1194,8 +1258,12 @@ def verify_bundle(
     return report
 
 
-def _check_bundle_checkpoint(note: bytes, cp: Checkpoint, proofs: dict, ledger_key: NoteVerifier, report: Report, trusted: bool) -> None:
+def _check_bundle_checkpoint(note: bytes, cp: Checkpoint, proofs: dict, roots: dict[int, bytes] | None,
+                             ledger_key: NoteVerifier, report: Report, trusted: bool) -> None:
+    """An older (or auditor-held) checkpoint against the bundle's: by the roots the leaves give when
+    the bundle is complete, else by the consistency proof the bundle carries (RFC 9162 2.1.4.2)."""
     label = "trusted checkpoint" if trusted else "checkpoint"
+    code = "checkpoint_inconsistent" if trusted else "checkpoint_root_mismatch"
     try:
         old = parse_checkpoint(open_note(note, [ledger_key])[0].text)
     except NoteError as exc:
@@ -1209,13 +1277,20 @@ def _check_bundle_checkpoint(note: bytes, cp: Checkpoint, proofs: dict, ledger_k
         report.faults.append(Fault("checkpoint_signature_bad", None, f"{label} is for origin {old.origin!r}"))
     elif old.size > cp.size:
         report.faults.append(Fault("tail_truncated", cp.size, f"{label} covers {old.size} entries, the bundle's checkpoint {cp.size}"))
-    elif old.size == cp.size and old.root != cp.root:
-        report.faults.append(Fault("checkpoint_inconsistent", cp.size - 1, f"{label} of the same size has another root (fork)"))
-    elif 0 < old.size < cp.size:
+    elif old.size == 0:
+        return
+    elif roots is not None:
+        if roots.get(old.size) != old.root:
+            report.faults.append(Fault(code, old.size - 1, f"{label} of size {old.size} has a root the entries do not produce"))
+    elif old.size == cp.size:
+        if old.root != cp.root:
+            report.faults.append(Fault(code, cp.size - 1, f"{label} of the same size has another root (fork)"))
+    elif old.size not in proofs:
+        report.faults.append(Fault(code, old.size - 1, f"the bundle carries no consistency proof from {label} size {old.size}"))
+    else:
         try:
-            verify_consistency(old.size, cp.size, proofs.get(old.size, []), old.root, cp.root)
+            verify_consistency(old.size, cp.size, proofs[old.size], old.root, cp.root)
         except ProofError as exc:
-            code = "checkpoint_inconsistent" if trusted else "checkpoint_root_mismatch"
             report.faults.append(Fault(code, old.size - 1, f"{label} of size {old.size} is not a prefix of the bundle's tree ({exc})"))
 
 
@@ -1228,11 +1303,12 @@ def _check_bundle_blobs(files: BundleFiles, rows: list[tuple], archived: set[str
         except (ValueError, AttributeError):
             pass
     for name in files.names():
-        if not name.startswith("blobs/"):
+        data = files.read(name) if name.startswith("blobs/") else None
+        if data is None:  # not a blob, or a link or duplicate already reported
             continue
         report.blobs_checked += 1
         digest = "sha256:" + name.removeprefix("blobs/")
-        if "sha256:" + hashlib.sha256(files.read(name) or b"").hexdigest() != digest:
+        if "sha256:" + hashlib.sha256(data).hexdigest() != digest:
             report.faults.append(Fault("blob_digest_mismatch", None, f"blob {digest} does not hash to its name"))
     for digest in sorted(refs):
         if digest in archived:

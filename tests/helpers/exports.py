@@ -1,0 +1,122 @@
+"""Audit bundles for the export tests: a demo home at a fixed time, exports through the CLI, and
+both verifiers (`gooseterm verify` in-process, the bundle's own verifier.py in a subprocess).
+
+The demo (gooseterm/demo.py) is the example org's five days of history, built with a frozen clock
+so its entries, seqs and days are the same on every run. A module builds one home and each test
+copies it (`clone_home`), since building appends ~60 fsynced entries.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+import zipfile
+from datetime import UTC, datetime
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from gooseterm.cli import main
+from gooseterm.demo import build_demo
+from gooseterm.orgconfig import bundled_config_dir, load_org
+from gooseterm.settings import Settings
+from gooseterm.workspace import Workspace
+from ledger.keys import KeyStore
+from ledger.store import Draft, Ledger
+
+NOW = datetime(2026, 3, 9, 12, 0, tzinfo=UTC)
+
+
+def make_demo(home: Path) -> Path:
+    """The demo ledger under `home`, built at NOW; returns the ledger path."""
+    build_demo(Settings(home=home), load_org(bundled_config_dir()), now=lambda: NOW)
+    return home / "ledger.db"
+
+
+def gooseterm(home: Path, *args: str) -> tuple[int, str, str]:
+    """Run a gooseterm command in-process with GOOSETERM_HOME=home: (exit code, stdout, stderr)."""
+    result = CliRunner().invoke(main, list(args), env={"GOOSETERM_HOME": str(home)}, catch_exceptions=False)
+    return result.exit_code, result.stdout, result.stderr
+
+
+def export(home: Path, out: Path, *args: str) -> Path:
+    """`gooseterm export --out OUT ARGS...`; fails the test unless it succeeds."""
+    code, _, stderr = gooseterm(home, "export", "--out", str(out), *args)
+    assert code == 0, stderr
+    return out
+
+
+def open_ledger(home: Path) -> Ledger:
+    """The home's ledger, writable (with its ledger key)."""
+    return Workspace(Settings(home=home)).open_ledger(write=True)
+
+
+def append_notes(home: Path, n: int, tag: str = "note") -> int:
+    """Append n custom entries signed by the demo's CI key; returns the new size."""
+    ci = KeyStore(home / "keys").load("ci")
+    with open_ledger(home) as ledger:
+        ledger.append_many([Draft("custom.note", {"tag": tag, "i": i}) for i in range(n)], [ci])
+        return ledger.size()
+
+
+def checkpoint(home: Path) -> bytes:
+    """A signed checkpoint of the home's ledger as it is now (also stored in the ledger)."""
+    with open_ledger(home) as ledger:
+        return ledger.checkpoint()
+
+
+def faults_by_class(report: dict) -> dict[str, int | None]:
+    """{fault class: first seq} from a `--json` report."""
+    return {code: c["first_seq"] for code, c in report["faults_by_class"].items()}
+
+
+def verify_with_gooseterm(home: Path, bundle: Path, *args: str) -> tuple[int, dict]:
+    """`gooseterm verify --json BUNDLE ARGS...`: (exit code, report)."""
+    code, stdout, stderr = gooseterm(home, "verify", "--json", "--jobs", "1", str(bundle), *args)
+    assert code in (0, 1), stderr
+    return code, json.loads(stdout)
+
+
+def bundle_verifier(bundle: Path, into: Path) -> Path:
+    """The verifier.py shipped inside the bundle (copied out of a zip into `into`)."""
+    if bundle.is_dir():
+        return bundle / "verifier.py"
+    target = into / "verifier.py"
+    with zipfile.ZipFile(bundle) as zf:
+        target.write_bytes(zf.read("verifier.py"))
+    return target
+
+
+def run_bundle_verifier(bundle: Path, *args: str, python: str = sys.executable, cwd: Path | None = None,
+                        script: Path | None = None) -> tuple[int, dict]:
+    """`python -I verifier.py --json BUNDLE ARGS...` with the bundle's own verifier: (exit code, report).
+
+    -I: no PYTHONPATH, no user site, no current folder on the path, so gooseterm's code cannot leak in.
+    """
+    where = cwd or bundle.parent
+    script = script or bundle_verifier(bundle, where)
+    proc = subprocess.run([python, "-I", str(script), "--json", "--jobs", "1", str(bundle), *args],
+                          cwd=where, capture_output=True, text=True, timeout=120, check=False)
+    assert proc.returncode in (0, 1), proc.stderr
+    return proc.returncode, json.loads(proc.stdout)
+
+
+def verify_both(home: Path, bundle: Path, *args: str) -> dict[str, int | None]:
+    """Verify with both; they must agree on validity and on every class and first seq. Returns those."""
+    code_g, report_g = verify_with_gooseterm(home, bundle, *args)
+    code_v, report_v = run_bundle_verifier(bundle, *args)
+    assert code_g == code_v == (0 if report_g["valid"] else 1)
+    assert faults_by_class(report_g) == faults_by_class(report_v)
+    assert report_g["faults"] == report_v["faults"]
+    return faults_by_class(report_g)
+
+
+def copy_bundle(src: Path, dst: Path) -> Path:
+    """A copy to tamper with."""
+    if src.is_dir():
+        shutil.copytree(src, dst)
+    else:
+        shutil.copy(src, dst)
+    return dst
