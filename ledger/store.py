@@ -191,6 +191,8 @@ class Ledger:
         self.conn = conn
         self.signer = signer
         self.clock = clock
+        self.on_append: AppendHook | None = None
+        """Called inside the write transaction for every appended entry, in seq order (projections)."""
         meta = dict(conn.execute("SELECT key, value FROM meta"))
         self.origin: str = meta["origin"]
         self.ledger_key: NoteVerifier = parse_vkey(meta["ledger_key"])
@@ -436,6 +438,7 @@ class Ledger:
 
 
 _ENTRY_COLUMNS = "seq, time, kind, service, promotion, leaf, leaf_hash, chain, row_sig"
+AppendHook = Callable[["Txn", Draft, Receipt, list[Signer]], None]
 
 
 class Txn:
@@ -552,6 +555,9 @@ class Txn:
                 rows, nodes = [], []
                 self._apply_trust(draft, seq)
         self._flush(rows, nodes)
+        if ledger.on_append is not None:
+            for draft, receipt in zip(drafts, receipts):
+                ledger.on_append(self, draft, receipt, signers)
         every = ledger.checkpoint_every
         if every and receipts and (receipts[0].seq // every) != (self.size // every):
             self.checkpoint(())

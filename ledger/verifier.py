@@ -1005,9 +1005,9 @@ MANIFEST, MANIFEST_NOTE, CHECKPOINT_NOTE = "manifest.json", "manifest.note", "ch
 ENTRIES, ROWS, CONSISTENCY = "entries.jsonl", "rows.jsonl", "consistency.json"
 
 
-def manifest_note_body(origin: str, manifest: bytes) -> bytes:
-    """The text the ledger key signs to vouch for a bundle's manifest."""
-    return f"{BUNDLE_FORMAT}\n{origin}\nsha256:{hashlib.sha256(manifest).hexdigest()}\n".encode()
+def manifest_note_body(origin: str, manifest: bytes, fmt: str = BUNDLE_FORMAT) -> bytes:
+    """The text the ledger key signs to vouch for a bundle's (or a blob archive's) manifest."""
+    return f"{fmt}\n{origin}\nsha256:{hashlib.sha256(manifest).hexdigest()}\n".encode()
 
 
 class BundleFiles:
