@@ -44,7 +44,7 @@ def test_onboarding_records_the_spec_as_evidence(org: TestOrg) -> None:
     spec_entry, onboarded = (org.ledger.entry(s) for s in out.seqs)
     assert (spec_entry.kind, onboarded.kind) == ("evidence.spec", "service.onboarded")
     digest = "sha256:" + hashlib.sha256(spec).hexdigest()
-    assert onboarded.predicate == {"service": CLEAN, "spec_digest": digest, "by": "dave"}
+    assert {k: onboarded.predicate[k] for k in ("service", "spec_digest", "by")} == {"service": CLEAN, "spec_digest": digest, "by": "dave"}
     assert onboarded.record["blobs"] == [digest]
     assert org.ledger.blob(digest) == spec
     assert onboarded.signers == [org.signers["dave"].keyid]
@@ -231,10 +231,6 @@ def test_plan_to_an_unknown_state_is_a_usage_error(org: TestOrg) -> None:
     assert "unknown state 'production'" in str(caught.value) and "sandbox, compliance_ready, compliant" in str(caught.value)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "promotions.py Orchestrator.plan evaluates the transition with context(s) and no promotion, "
-    "so approved_promotion is inconclusive and every plan to compliant predicts "
-    "'approval_check: needs approval' even when approvals.yaml has no policy for it"))
 def test_plan_predicts_no_approval_when_no_policy_applies(diamond: TestOrg) -> None:
     diamond.as_("alice").promote_many(["z"], "compliance_ready")
     z = diamond.reader().plan(["z"], "compliant")[0][0]
@@ -288,10 +284,6 @@ def test_cycle_break_must_name_an_edge_and_a_reason(cyclic: TestOrg) -> None:
     assert cyclic.size() == before
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "gates.py dependencies_compliant ignores ctx.accepted_breaks: after the reviewed break "
-    "q->p the plan orders q first, but q's dependency_check still requires p compliant (and p "
-    "requires q), so services in a reviewed cycle can never be promoted"))
 def test_services_in_a_reviewed_cycle_can_be_promoted(cyclic: TestOrg) -> None:
     cyclic.as_("dave").accept_cycle_break("q", "p", "q reads p only for a cache warm-up; ARCH-12")
     outcomes = by_service(cyclic.as_("alice").promote_many(None, "compliant"))
@@ -448,10 +440,6 @@ def test_decision_citing_non_approval_entries_is_reported(approved) -> None:
     assert faults(o)["approval_quorum_not_met"]["first_seq"] == seq
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "ledger/verifier.py _check_quorums trusts the 'required' the decision itself states; it "
-    "never compares it with the policy recorded in the promotion.requested entry, so an insider "
-    "who writes required: 1 with one approval passes verification against a 2-approval policy"))
 def test_decision_lowering_the_required_count_is_reported(approved) -> None:
     o, pid = approved
     bob_seq = o.entries(kind="approval.granted", promotion=pid)[0].seq
