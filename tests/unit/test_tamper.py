@@ -473,6 +473,14 @@ def test_trusted_checkpoint_from_a_fork_with_the_same_keys_is_inconsistent(prist
     assert set(report.by_class()) == {"checkpoint_inconsistent"}
 
 
+def test_trusted_checkpoint_signed_by_another_key_is_reported(pristine: Pristine) -> None:
+    with Ledger.open(pristine.path, readonly=True) as ledger:
+        forged = sign_note(verifier.Checkpoint(ORIGIN, SIZE, ledger.root()).body(), [MALLORY])
+    report = verify(pristine.path, trusted_checkpoint=forged)
+    assert_fault(report, "checkpoint_signature_bad", None)
+    assert "trusted checkpoint" in report.first.detail
+
+
 def test_edited_tree_node_on_the_right_edge_is_reported(target: Path) -> None:
     # 60 = 32 + 16 + 8 + 4: node (2, 14) covers leaves 56-59, on the tree's right edge.
     with Attacker(target) as a:
