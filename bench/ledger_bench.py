@@ -391,7 +391,7 @@ def main(argv: list[str]) -> int:
     started = time.perf_counter()
     result: dict = {"command": " ".join([Path(sys.executable).name, "bench/ledger_bench.py", *argv]),
                     "date": datetime.now(UTC).isoformat(timespec="seconds"), "quick": args.quick,
-                    "machine": machine(), "goals": GOALS}
+                    "machine": machine(), "goals": GOALS, "load_average_before": os.getloadavg()}
     with tempfile.TemporaryDirectory(dir=OUT, prefix="work-") as tmp:
         work = Path(tmp)
         result["bulk"] = bulk = bench_bulk(work, entries)
@@ -400,13 +400,15 @@ def main(argv: list[str]) -> int:
         big_path, result["big"] = bench_big(big)
         result["proofs"] = bench_proofs(big_path, proofs)
     result["total_s"] = time.perf_counter() - started
+    result["load_average_after"] = os.getloadavg()  # other processes skew every number above
     rows = table(result)
     result["table"] = [dict(zip(("measure", "gooseterm", "floor", "goal", "verdict"), row)) for row in rows]
     args.out.write_text(json.dumps(result, indent=2) + "\n")
 
     m = result["machine"]
     print(f"\ngooseterm ledger benchmark  {result['date']}  ({'QUICK, not for quoting' if args.quick else 'full'})")
-    print(f"{m['cpu']}, {m['cores']} cores; Python {m['python']}, SQLite {m['sqlite']}, libsodium {m['libsodium']}\n")
+    print(f"{m['cpu']}, {m['cores']} cores; Python {m['python']}, SQLite {m['sqlite']}, libsodium {m['libsodium']}")
+    print(f"load average before {result['load_average_before'][0]:.2f}, after {result['load_average_after'][0]:.2f}\n")
     widths = [max(len(str(r[i])) for r in rows + [("measure", "gooseterm", "floor", "goal", "verdict")]) for i in range(5)]
     for row in [("measure", "gooseterm", "floor", "goal", "verdict"), *rows]:
         print("  ".join(str(v).ljust(w) if i == 0 else str(v).rjust(w) for i, (v, w) in enumerate(zip(row, widths))))

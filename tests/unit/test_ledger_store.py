@@ -360,6 +360,15 @@ def test_an_entry_names_its_blobs_in_leaf_and_statement(ledger: Ledger) -> None:
     assert (report.ok, report.blobs_checked) == (True, 1)
 
 
+def test_an_archived_blob_keeps_its_metadata_and_says_it_was_archived(ledger: Ledger) -> None:
+    digest = ledger.put_blob(b"<testsuite tests='1'/>", "application/xml")
+    with ledger.transaction() as txn:  # archival may drop the bytes; the triggers allow only that
+        txn.conn.execute("UPDATE blobs SET data = NULL, archived = '2030-01-01' WHERE digest = ?", (digest,))
+    assert ledger.blob_info(digest).archived == "2030-01-01"
+    with pytest.raises(LookupError, match="archived at 2030-01-01"):
+        ledger.blob(digest)
+
+
 def test_an_unknown_blob_is_a_key_error(ledger: Ledger) -> None:
     with pytest.raises(KeyError, match="no blob"):
         ledger.blob("sha256:" + "0" * 64)
@@ -412,6 +421,17 @@ def test_triggers_refuse_update_and_delete_with_a_message(ledger: Ledger, sql: s
     with sqlite3.connect(ledger.path) as stray, pytest.raises(sqlite3.IntegrityError, match=message):
         stray.execute(sql)
     assert state(ledger) == before
+    assert verifier.verify_ledger(str(ledger.path)).ok
+
+
+def test_a_refusal_in_a_later_batch_keeps_the_batches_already_committed(ledger: Ledger) -> None:
+    # append_many commits batch by batch: a refused draft rolls back its own batch only, and the
+    # exception carries no receipts, so the caller learns what was kept by reading the ledger.
+    drafts = [evidence(i) for i in range(25)] + [Draft("bad kind", {})]
+    with pytest.raises(Refused, match="must be letters"):
+        ledger.append_many(drafts, [CI], batch_size=10)
+    assert ledger.size() == 3 + 20
+    assert [e.predicate["run"] for e in ledger.entries(after=2)] == list(range(20))
     assert verifier.verify_ledger(str(ledger.path)).ok
 
 
