@@ -35,3 +35,37 @@ class EvidenceError(Exception):
             where = f"{where} ({self.field})"
         text = f"{where}: {self.problem}"
         return f"{text}. {self.hint}" if self.hint else text
+
+
+class SourceError(EvidenceError):
+    """A live evidence source (Prometheus, GitHub, GitLab) failed: which one, where, and why.
+
+    `transient` marks failures of the source itself (down, slow, 5xx, rate limited past the
+    retries): the ones a circuit breaker counts. A bad query or a wrong token is the caller's to
+    fix, and retrying it changes nothing.
+    """
+
+    def __init__(
+        self,
+        source: str,
+        url: str | None,
+        problem: str,
+        *,
+        reason: str,
+        transient: bool = False,
+        status: int | None = None,
+        hint: str | None = None,
+    ) -> None:
+        self.source = source
+        """The source's name as configured (prometheus, github, gitlab)."""
+        self.url = url
+        """The URL asked, without query string or credentials."""
+        self.reason = reason
+        """A short machine-readable class: unreachable, timeout, server_error, rate_limited,
+        unauthorized, forbidden, not_found, bad_query, no_data, bad_response, artifact, cut_off."""
+        self.transient = transient
+        """True when the source itself failed, so retrying later may succeed."""
+        self.status = status
+        """The HTTP status, when there was a response."""
+        label = f"{source} ({url})" if url else source
+        super().__init__(problem, path=label, hint=hint)

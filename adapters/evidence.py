@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from adapters.approvals import EnvironmentApprovalsFacts, parse_environment_approvals
 from adapters.coverage import CoverageFacts, parse_coverage
 from adapters.documents import MAX_EVIDENCE_BYTES, check_size
 from adapters.errors import EvidenceError
@@ -14,10 +15,10 @@ from adapters.spec import SpecFacts, parse_spec
 
 __all__ = ["EVIDENCE_KINDS", "MAX_EVIDENCE_BYTES", "EvidenceFacts", "parse_evidence"]
 
-EVIDENCE_KINDS = ("junit", "sarif", "coverage", "metrics", "spec")
+EVIDENCE_KINDS = ("junit", "sarif", "coverage", "metrics", "spec", "environment_approvals")
 """The evidence kinds gooseterm can record."""
 
-EvidenceFacts = JUnitFacts | SarifFacts | CoverageFacts | MetricsFacts | SpecFacts
+EvidenceFacts = JUnitFacts | SarifFacts | CoverageFacts | MetricsFacts | SpecFacts | EnvironmentApprovalsFacts
 """The facts of any evidence kind; each has a `kind` field naming it."""
 
 _PARSERS: dict[str, Callable[[bytes, str | None], EvidenceFacts]] = {
@@ -26,6 +27,7 @@ _PARSERS: dict[str, Callable[[bytes, str | None], EvidenceFacts]] = {
     "coverage": parse_coverage,
     "metrics": parse_metrics,
     "spec": parse_spec,
+    "environment_approvals": parse_environment_approvals,
 }
 
 

@@ -84,7 +84,14 @@ class _Case:
 
 
 def parse_junit(data: bytes, source: str | None = None) -> JUnitFacts:
-    """Parse a JUnit XML report, recomputing every count from its <testcase> elements."""
+    """Parse a JUnit XML report, recomputing every count from its <testcase> elements.
+
+    GitLab's pipeline test report (JSON, built from JUnit reports) is read too (adapters/testreport.py).
+    """
+    from adapters.testreport import is_gitlab_test_report, parse_gitlab_test_report
+
+    if is_gitlab_test_report(data):
+        return parse_gitlab_test_report(data, source)
     root = load_xml(data, source)
     if root.tag not in ("testsuites", "testsuite"):
         raise EvidenceError(

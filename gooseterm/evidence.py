@@ -19,6 +19,7 @@ MEDIA_TYPES = {
     "coverage": "application/octet-stream",
     "metrics": "application/json",
     "spec": "application/yaml",
+    "environment_approvals": "application/json",
 }
 
 

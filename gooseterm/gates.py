@@ -7,7 +7,6 @@ a validator is an `error` result, never a pass.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -53,6 +52,8 @@ class Outcome:
     result: Result
     reason: str
     evidence: tuple[str, ...] = ()
+    details: dict | None = None
+    """Structured findings recorded with the result (the performance gate's score per objective)."""
 
 
 @dataclass
@@ -68,6 +69,8 @@ class GateContext:
     now: datetime
     approvals: "object | None" = None
     accepted_breaks: frozenset[tuple[str, str]] = frozenset()
+    sources: "object | None" = None
+    """The live sources' circuit breakers (breaker.SourceHealth), when the caller keeps them."""
 
 
 Validator = Callable[[GateContext, dict], Outcome]
@@ -84,11 +87,23 @@ def validator(name: str) -> Callable[[Validator], Validator]:
     return register
 
 
-def _need(ctx: GateContext, kind: str) -> EvidenceRecord | Outcome:
+def _need(ctx: GateContext, kind: str, source: str | None = None) -> EvidenceRecord | Outcome:
     rec = ctx.evidence.get(kind)
     if rec is None:
         return Outcome(Result.FAIL, f"no {kind} evidence recorded (gooseterm evidence add --service {ctx.service} --kind {kind} FILE)")
-    return rec
+    return _cut_off(ctx, rec, source or rec.collector) or rec
+
+
+def _cut_off(ctx: GateContext, rec: EvidenceRecord, source: str) -> Outcome | None:
+    """Inconclusive when the source the evidence depends on is cut off: an old fact must not pass silently."""
+    why = ctx.sources.cut_off(source) if ctx.sources is not None else None
+    if why is None:
+        return None
+    from .approvals import parse_time
+    from .breaker import age_text
+
+    age = age_text((ctx.now - parse_time(rec.time)).total_seconds())
+    return Outcome(Result.INCONCLUSIVE, f"{why}; the last good {rec.kind} fact is {age} old (seq {rec.seq}, {rec.time})", (rec.digest,))
 
 
 @validator("all_tests_passing")
@@ -142,28 +157,15 @@ def test_coverage_threshold(ctx: GateContext, params: dict) -> Outcome:
 
 @validator("performance_baseline_met")
 def performance_baseline_met(ctx: GateContext, params: dict) -> Outcome:
-    """Metrics evidence is present, finite, and within each `objectives` bound ({metric: {max|min}})."""
-    rec = _need(ctx, "metrics")
-    if isinstance(rec, Outcome):
-        return rec
-    values, ev = rec.facts["values"], (rec.digest,)
-    if rec.facts["non_finite"]:
-        return Outcome(Result.FAIL, f"metrics not finite: {', '.join(rec.facts['non_finite'])}", ev)
-    problems = []
-    for metric, bound in (params.get("objectives") or {}).items():
-        if metric not in values:
-            problems.append(f"{metric} has no data")
-            continue
-        v = float(values[metric])
-        if not math.isfinite(v):
-            problems.append(f"{metric} is {v}")
-        elif "max" in bound and v > bound["max"]:
-            problems.append(f"{metric} = {v:g} > {bound['max']:g}")
-        elif "min" in bound and v < bound["min"]:
-            problems.append(f"{metric} = {v:g} < {bound['min']:g}")
-    if problems:
-        return Outcome(Result.FAIL, "; ".join(problems), ev)
-    return Outcome(Result.PASS, f"{len(values)} metrics recorded, all objectives met", ev)
+    """The latest metrics scored against rules.yaml's `slo` objectives (performance.py), Keptn style."""
+    from .performance import performance_gate
+
+    rec = ctx.evidence.get("metrics")
+    if rec is not None:
+        cut = _cut_off(ctx, rec, "prometheus" if ctx.org.org.evidence_sources.prometheus else rec.collector)
+        if cut is not None:
+            return cut
+    return performance_gate(ctx, params)
 
 
 @validator("evidence_collected")
@@ -267,7 +269,8 @@ def evaluate(requirement: Gate | Rule, ctx: GateContext) -> GateResult:
                 outcome = fn(ctx, dict(check.params))
             except Exception as exc:  # a broken validator must fail closed, never pass
                 outcome = Outcome(Result.ERROR, f"{check.validator} raised {type(exc).__name__}: {exc}")
-        checks.append({"validator": check.validator, "result": str(outcome.result), "reason": outcome.reason})
+        checks.append({"validator": check.validator, "result": str(outcome.result), "reason": outcome.reason,
+                       **({"details": outcome.details} if outcome.details else {})})
         results.append(outcome.result)
         evidence += [d for d in outcome.evidence if d not in evidence]
     result = worst(results)

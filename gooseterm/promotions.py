@@ -52,10 +52,12 @@ class Outcome:
 class Orchestrator:
     """The domain's write and read API over one ledger and one org config."""
 
-    def __init__(self, ledger: Ledger, org: OrgConfig, signer: Signer | None = None):
+    def __init__(self, ledger: Ledger, org: OrgConfig, signer: Signer | None = None, health=None):
         self.ledger = ledger
         self.org = org
         self.signer = signer
+        self.health = health
+        """The live sources' circuit breakers (breaker.SourceHealth) the gates consult, if any."""
         self.graph = DependencyGraph.from_services(org.services.values())
 
     # -- reading ---------------------------------------------------------------------------
@@ -101,7 +103,7 @@ class Orchestrator:
         return GateContext(
             service=service, org=self.org, graph=self.graph, states=self.states(read),
             evidence=latest_evidence(read, service), ledger=self.ledger, now=self.now(), approvals=status,
-            accepted_breaks=self.accepted_breaks(read),
+            accepted_breaks=self.accepted_breaks(read), sources=self.health,
         )
 
     def require_service(self, service: str) -> None:
@@ -138,13 +140,17 @@ class Orchestrator:
     def add_evidence_many(
         self, service: str, items: list[tuple[str, bytes, str]], collector: str
     ) -> tuple[list[EvidenceRecord], Outcome | None]:
-        """Record several (kind, bytes, source) in one transaction: all of them or none."""
+        """Record several (kind, bytes, source) in one transaction: all of them or none.
+
+        An item may carry its own collector as a fourth element (`collect` from several sources).
+        """
         self.require_service(service)
         me = self.actor()
-        for kind, data, source in items:  # parse everything before writing anything
+        for kind, data, source, *_ in items:  # parse everything before writing anything
             parse_evidence(kind, data, source)
         with self.ledger.transaction() as txn:
-            records = [record_evidence(txn, me, service, kind, data, source, collector) for kind, data, source in items]
+            records = [record_evidence(txn, me, service, kind, data, source, *(own or [collector]))
+                       for kind, data, source, *own in items]
             demotion = None
             if self.service(service, txn)["state"] == self.org.states.compliant:
                 ctx = self.context(service, txn)

@@ -79,6 +79,8 @@ class Workspace:
 
     def orchestrator(self, write: bool = False):
         """The domain API over the ledger and org config; signing as the current user when writing."""
+        from .breaker import SourceHealth
         from .promotions import Orchestrator
 
-        return Orchestrator(self.open_ledger(write=write), self.org(), self.me() if write else None)
+        health = SourceHealth(self.settings.home_dir / "sources")
+        return Orchestrator(self.open_ledger(write=write), self.org(), self.me() if write else None, health)

@@ -216,28 +216,30 @@ def demo(ctx: Context, if_missing: bool, as_json: bool):
 
 @main.command()
 @click.option("--service", required=True)
-@click.option("--source", type=click.Choice(["files"]), default="files", show_default=True,
-              help="Where to collect from; files reads the org's local evidence folder.")
+@click.option("--source", "sources", multiple=True, type=click.Choice(["files", "prometheus", "github", "gitlab"]),
+              help="Where to collect from (repeatable); default: every source org.yaml configures. "
+                   "files reads the org's local evidence folder.")
+@click.option("--commit", help="Read the CI run or pipeline of this commit SHA (github, gitlab).")
+@click.option("--ref", help="Branch or tag whose newest run to read, instead of the configured one (github, gitlab).")
 @json_option
 @pass_ctx
-def collect(ctx: Context, service: str, source: str, as_json: bool):
-    """Collect a service's evidence from a source and record every file, all or nothing."""
-    from adapters.files import find_evidence
+def collect(ctx: Context, service: str, sources: tuple[str, ...], commit: str | None, ref: str | None, as_json: bool):
+    """Collect a service's evidence from its sources and record every fact, all or nothing.
+
+    Each fact is stored with the URL it came from, the time and its blob digest. Progress goes to
+    stderr on a terminal. A source that fails (down, slow, token refused, bad artifact) fails the
+    command with nothing written; one that keeps failing is cut off for a while.
+    """
+    from ..collect import Request
+    from ..collect import collect as run_collect
 
     orch = ctx.workspace.orchestrator(write=True)
-    root = orch.org.local_evidence_dir()
-    if root is None:
-        raise GoosetermError("no local evidence source is configured (org.yaml: evidence_sources.local_files)")
-    found = find_evidence(root, service)
-    if not found:
-        raise GoosetermError(f"no evidence files for {service} in {root / service}")
-    if not as_json and sys.stderr.isatty():
-        click.echo(f"collecting {len(found)} files for {service} from {root / service}", err=True)
-    records, demotion = orch.add_evidence_many(service, [(f.kind, f.data, str(f.path)) for f in found], source)
-    rows = [{"kind": r.kind, "source": r.source, "digest": r.digest, "seq": r.seq, "time": r.time} for r in records]
-    emit(as_json, {"service": service, "source": source, "recorded": rows, "demotion": demotion.to_json() if demotion else None},
-         lambda: "\n".join(f"seq {r['seq']}: {r['kind']:<9} {r['digest'][:19]}…  from {r['source']}" for r in rows)
-         + (f"\n{_outcome_text(demotion)}" if demotion else ""))
+    show = (lambda line: click.echo(line, err=True)) if sys.stderr.isatty() else (lambda line: None)
+    report = run_collect(orch, Request(service, list(sources) or None, commit, ref), orch.health, progress=show)
+    out = report.to_json()
+    emit(as_json, out, lambda: "\n".join(
+        f"seq {r['seq']}: {r['kind']:<9} {r['digest'][:19]}…  {r['collector']}: {r['source']}" for r in report.recorded)
+        + (f"\n{_outcome_text(Outcome(**report.demotion))}" if report.demotion else ""))
 
 
 @main.group()

@@ -31,6 +31,8 @@ from gooseterm.orgconfig.fields import (
     RegisteredName,
     ServiceName,
 )
+from gooseterm.orgconfig.sloconfig import Slo
+from gooseterm.orgconfig.sourceconfig import LIVE_SOURCES, GitHubSource, GitLabSource, PrometheusSource
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True)]
 NonEmptyText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
@@ -111,6 +113,14 @@ class EvidenceSources(ConfigModel):
     """Where evidence comes from besides CI pushing it."""
 
     local_files: LocalFiles | None = None
+    prometheus: PrometheusSource | None = None
+    github: GitHubSource | None = None
+    gitlab: GitLabSource | None = None
+
+    def configured(self) -> list[str]:
+        """Names of the configured sources: files first, then the live ones."""
+        live = [name for name in LIVE_SOURCES if getattr(self, name) is not None]
+        return (["files"] if self.local_files is not None else []) + live
 
 
 class Organisation(ConfigModel):
@@ -299,10 +309,12 @@ class Rule(ConfigModel):
 
 
 class RuleBook(ConfigModel):
-    """rules.yaml: gates and rules."""
+    """rules.yaml: gates and rules, and the performance gate's objectives."""
 
     gates: Annotated[dict[Identifier, Gate], _NAMED] = {}
     rules: Annotated[dict[Identifier, Rule], _NAMED] = {}
+    slo: Slo | None = None
+    """The service level objectives `performance_baseline_met` scores (sloconfig.py)."""
 
     def requirement(self, name: str) -> Gate | Rule | None:
         """The gate or rule called `name`."""
