@@ -66,6 +66,13 @@ def refusal_for(org: OrgConfig, promotion: dict, person: str) -> str | None:
     return None
 
 
+def rejection_refusal_for(org: OrgConfig, promotion: dict, person: str) -> str | None:
+    """Why `person` may not reject this promotion: the approval rules, except that someone who
+    approved may still reject."""
+    why = refusal_for(org, promotion, person)
+    return None if why is None or "already approved" in why else why.replace("approve", "reject")
+
+
 def expires_at(promotion: dict) -> datetime:
     """When the request stops accepting approvals."""
     return parse_time(promotion["requested_time"]) + timedelta(seconds=promotion["policy"]["expires_after_seconds"])

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from ledger.keys import KeyStore, PassphraseRequiredError
 from ledger.signing import Signer
-from ledger.store import Ledger
+from ledger.store import Ledger, utc_now
 
 from .errors import GoosetermError
 from .orgconfig import OrgConfig, load_org
@@ -33,9 +33,13 @@ def prompt_passphrase(name: str) -> str | None:
 class Workspace:
     """Settings plus the key store and ledger they point at."""
 
-    def __init__(self, settings: Settings | None = None, ask: PassphraseSource = no_passphrase):
+    def __init__(
+        self, settings: Settings | None = None, ask: PassphraseSource = no_passphrase, clock: Callable[[], str] = utc_now
+    ):
         self.settings = settings or Settings()
         self.ask = ask
+        self.clock = clock
+        """Writer time for the ledgers this workspace opens (a seam: the dashboard's tests freeze it)."""
 
     @property
     def keystore(self) -> KeyStore:
@@ -64,12 +68,12 @@ class Workspace:
     def open_ledger(self, write: bool = False, path: Path | None = None) -> Ledger:
         """Open the ledger; for writing, with the ledger key from the key store."""
         path = path or self.settings.ledger_path
-        ledger = Ledger.open(path, readonly=not write)
+        ledger = Ledger.open(path, readonly=not write, clock=self.clock)
         if not write:
             return ledger
         name = ledger.ledger_key.name
         ledger.close()
-        return Ledger.open(path, signer=self.load_key(name))
+        return Ledger.open(path, signer=self.load_key(name), clock=self.clock)
 
     def org(self) -> OrgConfig:
         """The organisation config, checked against the validators gooseterm registers."""

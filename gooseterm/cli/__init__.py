@@ -75,6 +75,13 @@ class GoosetermGroup(click.Group):
             _fail(str(exc), EXIT_USAGE)
 
 
+def dashboard_options(f: Callable) -> Callable:
+    """--read-only and --refresh, taken by `gooseterm` alone and by `gooseterm tui`."""
+    f = click.option("--refresh", type=float, default=None, metavar="SECONDS",
+                     help="Re-read the ledger every SECONDS (1 to 3600, default 5); space pauses.")(f)
+    return click.option("--read-only", is_flag=True, help="Open the dashboard without any action that writes.")(f)
+
+
 def _fail(message: str, code: int) -> None:
     click.echo(f"gooseterm: {message}", err=True)
     sys.exit(code)
@@ -88,13 +95,15 @@ def _fail(message: str, code: int) -> None:
     "--passphrase-file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="Read the passphrase of a sealed key from this file [env GOOSETERM_PASSPHRASE].",
 )
+@dashboard_options
 @click.version_option(package_name="gooseterm")
 @click.pass_context
-def main(ctx: click.Context, ledger: Path | None, config: Path | None, as_key: str | None, passphrase_file: Path | None):
+def main(ctx: click.Context, ledger: Path | None, config: Path | None, as_key: str | None, passphrase_file: Path | None,
+         read_only: bool, refresh: float | None):
     """gooseterm: compliance promotions on a signed, verifiable ledger.
 
     Paths default to the home folder (GOOSETERM_HOME, else the user data dir).
-    Without a command, shows the status of the configured ledger.
+    Without a command, opens the dashboard (`gooseterm status` is the headless view).
     """
     settings = Settings()
     overrides = {"ledger": ledger, "config": config, "key": as_key}
@@ -103,12 +112,15 @@ def main(ctx: click.Context, ledger: Path | None, config: Path | None, as_key: s
     settings = settings.model_copy(update={k: v for k, v in overrides.items() if v is not None})
     ctx.obj = Context(Workspace(settings, ask=prompt_passphrase))
     if ctx.invoked_subcommand is None:
-        from .ledger_cmds import summary
+        from .tui_cmd import tui
 
-        ctx.invoke(summary)
+        ctx.invoke(tui, read_only=read_only, refresh=refresh)
+    elif read_only or refresh is not None:
+        raise click.UsageError("--read-only and --refresh belong to the dashboard: gooseterm [--read-only] [--refresh S], or gooseterm tui ...")
 
 
 from . import ledger_cmds  # noqa: E402,F401  (registers the commands on `main`)
+from . import tui_cmd  # noqa: E402,F401
 from . import orchestration_cmds  # noqa: E402,F401
 from . import config_cmds  # noqa: E402,F401
 from . import export_cmds  # noqa: E402,F401

@@ -1,0 +1,1 @@
+"""Modal dialogs: confirmations before anything irreversible, and the forms that start work."""
