@@ -192,8 +192,13 @@ def write_config(
     Approvals default to the example's policies that still apply (service-a's own is dropped).
     """
     root.mkdir(parents=True, exist_ok=True)
-    for name in ("org.yaml", "states.yaml", "rules.yaml", "approvals.yaml", "runbooks.yaml"):
+    for name in ("states.yaml", "rules.yaml", "runbooks.yaml"):
         shutil.copy(CONFIG / name, root / name)
+    # The example's people, groups and roles only: its other sections (mesh, kubernetes) name
+    # the example's services and machines, which a small test org does not have.
+    org = yaml.safe_load((CONFIG / "org.yaml").read_text())
+    org = {k: org[k] for k in ("name", "ledger_origin", "roles", "groups", "people") if k in org}
+    (root / "org.yaml").write_text(yaml.safe_dump(org, sort_keys=False))
     shutil.copytree(CONFIG / "templates", root / "templates")
     (root / "services").mkdir()
     for name, spec in services.items():

@@ -229,10 +229,6 @@ def test_plan_to_an_unknown_state_is_a_usage_error(home: Path) -> None:
     one_line_error(gt("plan", "--to", "production", code=2), "unknown state 'production'")
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "promotions.py Orchestrator._transition reports an unknown target state as an illegal "
-    "transition (Refusal, exit 1) where plan says 'unknown state' (exit 2): `promote S --to typo` "
-    "exits 1 as if gates had blocked it"))
 def test_promote_to_an_unknown_state_is_a_usage_error(home: Path) -> None:
     one_line_error(gt("--as", "alice", "promote", CLEAN, "--to", "production", code=2), "unknown state 'production'")
 

@@ -14,7 +14,7 @@ import pytest
 
 from gooseterm.errors import EXIT_REFUSED, EXIT_USAGE, GoosetermError, Refusal
 from gooseterm.status import service_status
-from helpers.orgs import CLEAN, DIRTY, TestOrg, build_org, evidence_bytes, service_yaml, write_config
+from helpers.orgs import CLEAN, CONFIG, DIRTY, TestOrg, build_org, evidence_bytes, service_yaml, write_config
 from ledger.store import Draft
 from ledger.verifier import parse_envelope, parse_vkey, verify_envelope, verify_ledger
 
@@ -90,7 +90,8 @@ def test_compliant_after_two_approvals(org: TestOrg) -> None:
     before = org.size()
     second = org.as_("bob").approve(pid)
     assert second.status == "promoted" and second.state == "compliant"
-    assert org.kinds(before - 1) == ["approval.granted", "promotion.approved", *["gate.result"] * 5, "promotion.promoted"]
+    gates = len(org.org.states.transition("compliance_ready", "compliant").requirements)
+    assert org.kinds(before - 1) == ["approval.granted", "promotion.approved", *["gate.result"] * gates, "promotion.promoted"]
     assert org.reader().promotion(pid)["status"] == "promoted"
     assert org.reader().service(CLEAN)["state"] == "compliant"
 
@@ -331,6 +332,43 @@ def test_status_of_a_compliant_service(demo_like: TestOrg) -> None:
     c = service_status(demo_like.reader(), CLEAN)
     assert c["state"] == "compliant" and c["blockers"] == [] and c["pending_approvals"] == []
     assert c["dependents"] == ["service-a", "service-b"] and c["at_risk"] == {}
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "status.py service_status lists an awaiting_approval promotion past its expires_at as a "
+    "pending approval (with the past expiry time and 'next' None) until some command records "
+    "the expiry; it should show it expired and offer the promotion again"))
+def test_status_does_not_list_an_expired_request_as_pending(org: TestOrg) -> None:
+    from datetime import timedelta
+
+    org.onboard(CLEAN)
+    org.make_ready(CLEAN)
+    org.as_("alice").request(CLEAN, "compliant")
+    org.clock.advance(timedelta(hours=73))
+    st = service_status(org.reader(), CLEAN)
+    assert st["pending_approvals"] == []
+    assert st["next"] == "gooseterm promote service-c --to compliant (then approvals)"
+
+
+def test_later_config_edits_do_not_change_an_open_requests_policy(org: TestOrg, tmp_path: Path) -> None:
+    from gooseterm.gates import VALIDATORS
+    from gooseterm.orgconfig import load_org
+    from gooseterm.promotions import Orchestrator
+
+    org.onboard(CLEAN)
+    org.make_ready(CLEAN)
+    pid = org.as_("alice").request(CLEAN, "compliant").promotion
+    lenient = write_config(tmp_path / "lenient", {s: yaml_of(s) for s in ("service-a", "service-b", "service-c")},
+                           approvals=[{"target_state": "compliant", "required": 1, "expires_after": "72h"}])
+    edited = load_org(lenient, validators=VALIDATORS)
+    out = Orchestrator(org.ledger, edited, org.signers["bob"]).approve(pid)
+    assert out.status == "awaiting_approval" and out.reasons == ["1 of 2 approvals"]  # still the recorded 2
+
+
+def yaml_of(service: str) -> dict:
+    import yaml
+
+    return yaml.safe_load((CONFIG / "services" / f"{service}.yaml").read_text())
 
 
 def test_status_next_step_for_a_service_never_onboarded(org: TestOrg) -> None:
