@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers.orgs import CLEAN, TestOrg, build_org, utc_now
+from helpers.orgs import CLEAN, EVIDENCE, TestOrg, build_org, utc_now
 from ledger.store import Draft, Ledger
 from ledger.verifier import verify_ledger
 
@@ -306,4 +306,34 @@ def test_long_lived_process_that_reopens_the_ledger_loses_no_entries(home: Path,
         o.close()
     by = [e.predicate["by"] for e in entries(home, "annotation")]
     assert by == ["tui-1", "cli-1", "tui-2", "cli-2"]
+    verifies(home)
+
+
+def test_approval_racing_new_evidence_never_counts_against_the_new_evidence(racers: Racers, awaiting) -> None:
+    home, pid = awaiting
+    other = [str(p) for p in (EVIDENCE / "service-b" / "junit.xml", EVIDENCE / "service-c" / "junit.xml")]
+    for n in range(ROUNDS):
+        if n:
+            pid = next_round(home, n)
+        results = racers.race(home, {
+            "bob": ["--as", "bob", "approve", pid],
+            "ci": ["--as", "ci", "evidence", "add", "--service", CLEAN, "--kind", "junit", other[n % 2]],
+        })
+        assert results["ci"].code == 0, results
+        evidence_seq = entries(home, "evidence.junit", service=CLEAN)[-1].seq
+        grants = entries(home, "approval.granted", promotion=pid)
+        if results["bob"].code == 0:  # bob was first: his approval predates the evidence
+            assert len(grants) == 1 and grants[0].seq < evidence_seq
+        else:  # the evidence was first: bob is told, and nothing of his is recorded
+            assert_clean_error(results["bob"], pid)
+            assert grants == []
+        assert entries(home, "promotion.promoted", promotion=pid) == []
+        o = reopen(home)
+        try:
+            promo = o.reader().promotion(pid)
+            assert promo["status"] != "promoted"
+            if promo["status"] == "awaiting_approval":  # whatever is left open, clear it for the next round
+                o.as_("carol").reject(pid, "evidence changed")
+        finally:
+            o.close()
     verifies(home)
