@@ -216,7 +216,7 @@ def _iter_entries(ledger: Ledger, size: int, batch: int = 20_000):
 
 
 def write_bundle(files: dict[str, bytes], out: Path) -> Path:
-    """Write the bundle as a folder, or as a zip when `out` ends in .zip; all or nothing."""
+    """Write the bundle as a folder, or as a zip (fsynced) when `out` ends in .zip; all or nothing."""
     if out.exists():
         raise ExportError(f"{out} already exists; choose a new path (an export never overwrites)")
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -230,7 +230,14 @@ def write_bundle(files: dict[str, bytes], out: Path) -> Path:
                     info.compress_type = zipfile.ZIP_DEFLATED
                     info.external_attr = 0o644 << 16
                     zf.writestr(info, files[name])
+            with open(target, "rb") as fh:  # on disk before we say so: an archive's bytes leave the ledger next
+                os.fsync(fh.fileno())
             os.replace(target, out)
+            dir_fd = os.open(out.parent, os.O_RDONLY)
+            try:
+                os.fsync(dir_fd)
+            finally:
+                os.close(dir_fd)
         else:
             target = tmp / "bundle"
             for name in sorted(files):

@@ -1,16 +1,20 @@
-"""Auditor exports: the verifiable audit bundle."""
+"""Auditor exports and keeping the ledger: the audit bundle, evidence archives, backup and restore."""
 
 from __future__ import annotations
 
+import os
 import sys
-from datetime import date
 from pathlib import Path
 
 import click
 
+from exports.archive import ArchiveError, archive_blobs, restore_archive
 from exports.bundle import ExportError, Selection, build_bundle, write_bundle
+from ledger.backup import BackupError
+from ledger.backup import backup as ledger_backup
+from ledger.backup import restore as ledger_restore
 
-from ..errors import GoosetermError
+from ..errors import GoosetermError, Refusal
 from . import Context, emit, json_option, main, pass_ctx
 
 
@@ -57,3 +61,87 @@ def export(ctx: Context, out: Path, since, until, service: str | None, layout: s
     emit(as_json, {"out": str(out), "files": len(files), "bytes": size},
          f"wrote {out}: {len(files)} files, {size} bytes\nverify it: python {out}/verifier.py {out}" if out.suffix != ".zip"
          else f"wrote {out}: {len(files)} files\nverify it: unzip -p {out} verifier.py > verifier.py && python verifier.py {out}")
+
+
+@main.group(invoke_without_command=True)
+@click.option("--before", type=click.DateTime(["%Y-%m-%d"]), help="Archive evidence cited only by entries before this day (UTC).")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="The archive to write: a new FILE.zip.")
+@json_option
+@pass_ctx
+def archive(ctx: Context, before, out: Path | None, as_json: bool):
+    """Move old evidence bytes to a signed zip; the ledger keeps their digests.
+
+    `gooseterm archive --before DATE --out FILE.zip` writes the archive and drops the bytes it holds;
+    `gooseterm archive restore FILE.zip` puts them back. `gooseterm verify --archive FILE.zip`
+    checks archived bytes again.
+    """
+    if click.get_current_context().invoked_subcommand is not None:
+        return
+    if before is None or out is None:
+        raise GoosetermError("archive needs --before DATE and --out FILE.zip (or: archive restore FILE.zip)")
+    with ctx.workspace.open_ledger(write=True) as ledger:
+        try:
+            result = archive_blobs(ledger, before.date(), out)
+        except ExportError as exc:
+            raise GoosetermError(str(exc)) from None
+    if result.path is None:
+        text = f"nothing to archive: no stored evidence is cited only by entries before {before.date()}; wrote nothing"
+    else:
+        text = (f"archived {result.blobs} blobs ({result.bytes} bytes) to {out}" + (f"; {result.skipped} cited again meanwhile kept their bytes" if result.skipped else "")
+                + f"\ncheck it: gooseterm verify --archive {out}")
+    emit(as_json, result.to_json(), text)
+
+
+@archive.command("restore")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@json_option
+@pass_ctx
+def archive_restore(ctx: Context, file: Path, as_json: bool):
+    """Put an archive's evidence bytes back into the ledger, after checking every digest."""
+    with ctx.workspace.open_ledger(write=True) as ledger:
+        try:
+            result = restore_archive(ledger, file)
+        except ArchiveError as exc:
+            raise Refusal(str(exc)) from None
+    emit(as_json, result.to_json(), f"restored {result.blobs} blobs ({result.bytes} bytes) from {file}"
+         + (f"; {result.skipped} were already in the ledger" if result.skipped else ""))
+
+
+@main.command()
+@click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path), help="The copy to write (a new file).")
+@click.option("--jobs", type=click.IntRange(min=1), default=os.cpu_count() or 1, show_default="all cores",
+              help="Processes verifying the copy.")
+@json_option
+@pass_ctx
+def backup(ctx: Context, out: Path, jobs: int, as_json: bool):
+    """Copy the live ledger with SQLite's online backup (writers may go on), then verify the copy.
+
+    The copy is kept only if it verifies; exit 1 (and no file) otherwise.
+    """
+    try:
+        report = ledger_backup(ctx.settings.ledger_path, out, jobs=jobs)
+    except BackupError as exc:
+        raise Refusal(str(exc)) from None
+    emit(as_json, {"out": str(out), "size": report.size, "root": report.to_json()["root"], "valid": True},
+         f"backed up {report.size} entries to {out}; the copy verifies")
+
+
+@main.command()
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--force", is_flag=True, help="Replace the existing ledger (required when one exists).")
+@click.option("--allow-rollback", is_flag=True, help="Accept a copy with fewer entries than the live ledger (drops the rest).")
+@click.option("--jobs", type=click.IntRange(min=1), default=os.cpu_count() or 1, show_default="all cores",
+              help="Processes verifying.")
+@json_option
+@pass_ctx
+def restore(ctx: Context, file: Path, force: bool, allow_rollback: bool, jobs: int, as_json: bool):
+    """Replace the ledger with a backup that verifies and is the same history (not a fork)."""
+    live = ctx.settings.ledger_path
+    try:
+        plan = ledger_restore(file, live, force=force, allow_rollback=allow_rollback, jobs=jobs)
+    except BackupError as exc:
+        raise Refusal(str(exc)) from None
+    what = {"new": "created", "same": "replaced (same entries)", "extends": "replaced (the copy is longer)",
+            "rollback": "rolled back", "live_invalid": "replaced the ledger that did not verify"}[plan.relation]
+    emit(as_json, {"ledger": str(live), "size": plan.copy_size, "previous_size": plan.live_size, "relation": plan.relation},
+         f"{what}: {live} now has the {plan.copy_size} entries of {file}")

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import click
 
+from exports.archive import verify_archives
 from ledger.keys import KeyNotFoundError
 from ledger.store import KEY_ADDED, KEY_REVOKED, Draft, Ledger
 from ledger.verifier import FAULT_CLASSES, NoteError, parse_checkpoint, parse_vkey, split_note, verify_bundle, verify_ledger
@@ -285,9 +286,12 @@ def prove_consistency(ctx: Context, old_checkpoint: Path, as_json: bool):
 @click.option("--ledger-key", "ledger_vkey", help="Pin the ledger's public key (name+id+key).")
 @click.option("--jobs", type=click.IntRange(min=1), default=os.cpu_count() or 1, show_default="all cores",
               help="Processes checking signatures.")
+@click.option("--archive", "archives", multiple=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="An evidence archive (`gooseterm archive`): check its archived bytes again (repeatable).")
 @json_option
 @pass_ctx
-def verify(ctx: Context, target: Path | None, trusted_checkpoint: Path | None, ledger_vkey: str | None, jobs: int, as_json: bool):
+def verify(ctx: Context, target: Path | None, trusted_checkpoint: Path | None, ledger_vkey: str | None, jobs: int,
+           archives: tuple[Path, ...], as_json: bool):
     """Verify every hash, signature, key window, checkpoint and blob of a ledger.
 
     Exit 0 valid, 1 invalid (each fault class with its first bad seq), 2 could not run.
@@ -319,6 +323,8 @@ def verify(ctx: Context, target: Path | None, trusted_checkpoint: Path | None, l
     finally:
         if bar is not None:
             bar.__exit__(None, None, None)
+    if archives:
+        verify_archives(report, path, list(archives), ledger_vkey)
 
     def text() -> str:
         head = f"{path}: {'VALID' if report.ok else 'INVALID'}  size {report.size}  checkpoints {report.checkpoints_checked}  blobs {report.blobs_checked} (+{report.blobs_archived} archived)"
