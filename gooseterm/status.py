@@ -16,7 +16,9 @@ def service_status(orch, service: str) -> dict:
     pending = []
     now = orch.now()
     for p in promotions:
-        if p["status"] == "awaiting_approval":
+        if p["status"] == "awaiting_approval" and p["policy"] and expires_at(p) <= now:
+            blockers.append(f"{p['id']} expired at {expires_at(p).isoformat()} without enough approvals; request it again")
+        elif p["status"] == "awaiting_approval":
             st = approval_status(p, now)
             pending.append({"id": p["id"], "to": p["to"], "waiting_for": st.reason, "missing_groups": st.missing_groups,
                             "expires_at": expires_at(p).isoformat() if p["policy"] else "", "evidence_digest": p["evidence_digest"],
@@ -29,7 +31,7 @@ def service_status(orch, service: str) -> dict:
         nxt = f"gooseterm onboard {service}"
     elif onward and not pending and not (latest and latest["status"] in ("validating", "requested", "approved")):
         target = onward[0].target
-        ctx = orch.context(service)
+        ctx = orch.context(service, target=target)
         predicted = [g for g in evaluate_transition(orch.org, rec["state"], target, ctx)
                      if g.blocks]
         if predicted and not blockers:

@@ -42,7 +42,6 @@ KEYS_PROJECTION = "ledger.keys"
 DEFAULT_CHECKPOINT_EVERY = 1000
 BUSY_TIMEOUT_MS = 5000
 WRITE_ATTEMPTS = 8
-SQLITE_HEADER = b"SQLite format 3\x00"
 
 
 class LedgerError(Exception):
@@ -172,15 +171,24 @@ def _connect(path: Path, readonly: bool) -> sqlite3.Connection:
 
 
 def check_ledger_file(path: Path) -> None:
-    """Raise LedgerNotFound, ForeignFile or LedgerDamaged unless path looks like a ledger file."""
+    """Raise LedgerNotFound or ForeignFile unless path is a non-empty file.
+
+    The file is deliberately not opened here: closing any descriptor of a database file drops
+    every POSIX lock this process holds on it, including those of an open SQLite connection
+    (sqlite.org/howtocorrupt.html 2.2). SQLite itself tells a foreign file apart on open.
+    """
     if not path.exists():
         raise LedgerNotFound(f"no ledger at {path}; create one with `gooseterm init` or set --ledger")
     if path.is_dir():
         raise ForeignFile(f"{path} is a directory, not a ledger file")
-    with open(path, "rb") as fh:
-        header = fh.read(len(SQLITE_HEADER))
-    if header != SQLITE_HEADER:
-        raise ForeignFile(f"{path} is not an SQLite file, so not a gooseterm ledger")
+    if path.stat().st_size == 0:
+        raise ForeignFile(f"{path} is empty, not a gooseterm ledger")
+
+
+def _open_error(path: Path, exc: sqlite3.DatabaseError) -> LedgerError:
+    if "not a database" in str(exc):
+        return ForeignFile(f"{path} is not an SQLite file, so not a gooseterm ledger")
+    return LedgerDamaged(f"{path} cannot be read as SQLite ({exc}); restore it from a backup")
 
 
 class Ledger:
@@ -219,7 +227,7 @@ class Ledger:
                 raise ForeignFile(f"{path} is an SQLite file without gooseterm's tables; it is not a ledger")
             fmt = conn.execute("SELECT value FROM meta WHERE key = 'format'").fetchone()
         except sqlite3.DatabaseError as exc:
-            raise LedgerDamaged(f"{path} cannot be read as SQLite ({exc}); restore it from a backup") from None
+            raise _open_error(path, exc) from None
         if fmt is None or fmt[0] != FORMAT:
             raise ForeignFile(f"{path} has format {fmt[0] if fmt else 'none'!r}, want {FORMAT!r}")
         return cls(path, conn, signer, clock)

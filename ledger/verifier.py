@@ -895,13 +895,12 @@ def verify_ledger(
 
     report = Report(source=str(path))
     p = pathlib.Path(path)
-    try:
-        with open(p, "rb") as fh:
-            header = fh.read(16)
-    except OSError as exc:
-        raise FileNotFoundError(f"cannot read {path}: {exc.strerror}") from None
-    if header != b"SQLite format 3\x00":
-        report.faults.append(Fault("foreign_file", None, "not an SQLite file"))
+    # The file is read only through SQLite: closing a plain descriptor of it would drop the POSIX
+    # locks of any connection this process holds on it (sqlite.org/howtocorrupt.html 2.2).
+    if not p.is_file():
+        raise FileNotFoundError(f"cannot read {path}: no such file")
+    if p.stat().st_size == 0:
+        report.faults.append(Fault("foreign_file", None, "an empty file, not an SQLite file"))
         return report
     try:
         conn = _open_readonly(str(p))
@@ -911,7 +910,12 @@ def verify_ledger(
             return report
         meta = dict(conn.execute("SELECT key, value FROM meta"))
     except sqlite3.DatabaseError as exc:
-        report.faults.append(Fault("file_damaged" if "malformed" in str(exc) or "not a database" in str(exc) else "foreign_file", None, str(exc)))
+        if "not a database" in str(exc):
+            report.faults.append(Fault("foreign_file", None, "not an SQLite file"))
+        elif "no such table" in str(exc):
+            report.faults.append(Fault("foreign_file", None, "SQLite file without gooseterm ledger metadata"))
+        else:
+            report.faults.append(Fault("file_damaged", None, str(exc)))
         return report
     if meta.get("format") != "gooseterm-ledger/1" or "origin" not in meta or "ledger_key" not in meta:
         report.faults.append(Fault("foreign_file", None, "SQLite file without gooseterm ledger metadata"))

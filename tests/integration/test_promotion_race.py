@@ -282,13 +282,6 @@ with Ledger.open(home / "ledger.db", signer=store.load(origin)) as ledger:
 
 
 @pytest.mark.parametrize("reopen_how", ["Ledger.open", "verify_ledger"])
-@pytest.mark.xfail(strict=True, reason=(
-    "ledger/store.py check_ledger_file (called by Ledger.open) and ledger/verifier.py "
-    "verify_ledger read the file header with Python's open()/close(); closing that descriptor "
-    "drops every POSIX lock the process holds on ledger.db, including the SHARED lock of a "
-    "Ledger already open in the same process (SQLite 'How to corrupt' 2.2). Another process "
-    "then believes it is the last connection and checkpoints/resets the WAL under the "
-    "long-lived one: two writers reuse a seq and an acknowledged entry is lost"))
 def test_long_lived_process_that_reopens_the_ledger_loses_no_entries(home: Path, reopen_how: str) -> None:
     o = reopen(home)
     origin = o.org.org.ledger_origin

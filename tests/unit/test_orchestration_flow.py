@@ -334,10 +334,6 @@ def test_status_of_a_compliant_service(demo_like: TestOrg) -> None:
     assert c["dependents"] == ["service-a", "service-b"] and c["at_risk"] == {}
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "status.py service_status lists an awaiting_approval promotion past its expires_at as a "
-    "pending approval (with the past expiry time and 'next' None) until some command records "
-    "the expiry; it should show it expired and offer the promotion again"))
 def test_status_does_not_list_an_expired_request_as_pending(org: TestOrg) -> None:
     from datetime import timedelta
 
