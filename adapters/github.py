@@ -87,6 +87,10 @@ class GitHubActions:
                               reason="not_found", hint="wait for the run to finish, or check workflow/branch in the org config")
         return max(done, key=lambda r: (r.updated_at, r.id))
 
+    def run(self, run_id: int) -> WorkflowRun:
+        """One workflow run by id (GET .../actions/runs/{run_id}), finished or not."""
+        return WorkflowRun.from_api(self.http.get_json(self._path(f"actions/runs/{run_id}")))
+
     def jobs(self, run_id: int) -> list[dict]:
         """The run's jobs: name, status, conclusion, url."""
         items = self.http.paginate(self._path(f"actions/runs/{run_id}/jobs"), {"per_page": 100}, items="jobs")
@@ -106,9 +110,10 @@ class GitHubActions:
         return response.content, str(response.url)
 
     def collect(self, *, workflow: str | None, commit: str | None, branch: str | None, artifact_names: list[str],
-                limits: ArchiveLimits, max_artifact_bytes: int) -> Collection:
-        """The evidence of the newest completed run: its artifacts' reports and its environment reviews."""
-        run = self.latest_completed_run(workflow=workflow, commit=commit, branch=branch)
+                limits: ArchiveLimits, max_artifact_bytes: int, run_id: int | None = None) -> Collection:
+        """The evidence of a run (`run_id`, e.g. the current one from CI, whose finished jobs' artifacts are
+        already there), else of the newest completed one: its artifacts' reports and environment reviews."""
+        run = self.run(run_id) if run_id else self.latest_completed_run(workflow=workflow, commit=commit, branch=branch)
         out = Collection("github", context={"repository": self.repository, "run": run.__dict__, "jobs": self.jobs(run.id)})
         for artifact in self.artifacts(run.id):
             name = str(artifact.get("name", ""))

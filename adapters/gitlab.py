@@ -56,6 +56,13 @@ class GitLabCI:
                               reason="not_found", hint="wait for the pipeline to finish, or check project/ref in the org config")
         return max(done, key=lambda p: int(p["id"]))
 
+    def pipeline(self, pipeline_id: int) -> dict:
+        """One pipeline by id (GET /projects/:id/pipelines/:pipeline_id), finished or not."""
+        found = self.http.get_json(self._path(f"pipelines/{pipeline_id}"))
+        if not isinstance(found, dict) or "id" not in found:
+            raise self.http.error(self.http.url(self._path(f"pipelines/{pipeline_id}")), "the answer is not a pipeline", "bad_response")
+        return found
+
     def jobs(self, pipeline_id: int) -> list[dict]:
         """The pipeline's jobs as the API lists them."""
         return list(self.http.paginate(self._path(f"pipelines/{pipeline_id}/jobs"), {"per_page": 100}))
@@ -69,9 +76,10 @@ class GitLabCI:
         return (response.content, str(response.url)) if report["test_suites"] else None
 
     def collect(self, *, commit: str | None, ref: str | None, artifact_names: list[str], limits: ArchiveLimits,
-                max_artifact_bytes: int) -> Collection:
-        """The evidence of the newest finished pipeline: its test report and its jobs' report artifacts."""
-        pipeline = self.latest_finished_pipeline(commit=commit, ref=ref)
+                max_artifact_bytes: int, pipeline_id: int | None = None) -> Collection:
+        """The evidence of a pipeline (`pipeline_id`, e.g. the current one from CI), else of the newest
+        finished one: its test report and its finished jobs' report artifacts."""
+        pipeline = self.pipeline(pipeline_id) if pipeline_id else self.latest_finished_pipeline(commit=commit, ref=ref)
         pid = int(pipeline["id"])
         jobs = self.jobs(pid)
         out = Collection("gitlab", context={
@@ -84,7 +92,7 @@ class GitLabCI:
         for job in jobs:
             if artifact_names and not any(fnmatch(str(job.get("name", "")), p) for p in artifact_names):
                 continue
-            if not any(a.get("file_type") == "archive" for a in job.get("artifacts") or []):
+            if not any(a.get("file_type") == "archive" for a in job.get("artifacts") or []) or job.get("status") in ("running", "pending", "created"):
                 continue
             url = self.http.url(self._path(f"jobs/{job['id']}/artifacts"))
             data, _ = self.http.download(url, max_bytes=max_artifact_bytes)

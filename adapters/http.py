@@ -208,7 +208,8 @@ class SourceClient:
             attempt += 1
             last = attempt >= self.retry.attempts
             try:
-                request = self._client.build_request("GET", url, params=params, headers=headers)
+                # params=None, not {}: httpx replaces a URL's own query with an empty mapping.
+                request = self._client.build_request("GET", url, params=params or None, headers=headers)
                 response = self._client.send(request, stream=stream)
             except httpx.TimeoutException:
                 if last:

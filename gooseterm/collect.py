@@ -41,6 +41,8 @@ class Request:
     """A commit SHA: read the CI run or pipeline of this commit rather than the newest on the branch."""
     ref: str | None = None
     """A branch or tag overriding the configured one."""
+    run: int | None = None
+    """A GitHub run or GitLab pipeline id (the current one, from CI): read it even while it runs."""
 
 
 @dataclass
@@ -67,15 +69,15 @@ def _env_secret(source: str, name: str | None, what: str, env: Mapping[str, str]
     return value
 
 
-def _client(name: str, settings, base_url: str, credentials, headers: dict | None = None, transport=None):
+def _client(name: str, settings, base_url: str, credentials, headers: dict | None = None):
     from adapters.http import RetryPolicy, SourceClient
 
     return SourceClient(name, base_url, credentials=credentials, timeout=settings.timeout.total_seconds(),
-                        retry=RetryPolicy(attempts=settings.retries), headers=headers, transport=transport)
+                        retry=RetryPolicy(attempts=settings.retries), headers=headers)
 
 
 def prometheus_snapshot(org, service: str, settings: PrometheusSource, env: Mapping[str, str],
-                        now: datetime | None = None, transport=None) -> Collection:
+                        now: datetime | None = None) -> Collection:
     """Run every SLO objective's query and return the metrics snapshot as one evidence item."""
     from adapters.http import Credentials
     from adapters.metrics import snapshot_document
@@ -91,7 +93,7 @@ def prometheus_snapshot(org, service: str, settings: PrometheusSource, env: Mapp
     elif settings.username:
         credentials = Credentials.basic(settings.username, _env_secret("prometheus", settings.password_env, "password", env))
     now = now or datetime.now(UTC)
-    client = PrometheusClient(_client("prometheus", settings, settings.url, credentials, transport=transport))
+    client = PrometheusClient(_client("prometheus", settings, settings.url, credentials))
     metrics, notes = {}, []
     try:
         for o in objectives:
@@ -133,22 +135,23 @@ def _prometheus_text(value: float) -> str:
 
 
 def github_collection(service: str, settings: GitHubSource, env: Mapping[str, str], commit: str | None,
-                      ref: str | None, transport=None) -> Collection:
+                      ref: str | None, run: int | None = None) -> Collection:
     """The evidence of the service's newest completed GitHub Actions run."""
     from adapters.archive import ArchiveLimits
     from adapters.github import ACCEPT, HEADERS, GitHubActions
     from adapters.http import Credentials
 
     token = _env_secret("github", settings.token_env, "GitHub token", env)
-    client = _client("github", settings, settings.api_url, Credentials.bearer(token), {**HEADERS, "Accept": ACCEPT}, transport)
+    client = _client("github", settings, settings.api_url, Credentials.bearer(token), {**HEADERS, "Accept": ACCEPT})
     with client:
         return GitHubActions(client, expand(settings.repository, service)).collect(
             workflow=expand(settings.workflow, service), commit=commit, branch=ref or expand(settings.branch, service),
-            artifact_names=settings.artifacts, limits=ArchiveLimits(), max_artifact_bytes=settings.max_artifact_bytes)
+            artifact_names=settings.artifacts, limits=ArchiveLimits(), max_artifact_bytes=settings.max_artifact_bytes,
+            run_id=run)
 
 
 def gitlab_collection(service: str, settings: GitLabSource, env: Mapping[str, str], commit: str | None,
-                      ref: str | None, transport=None) -> Collection:
+                      ref: str | None, run: int | None = None) -> Collection:
     """The evidence of the service's newest finished GitLab pipeline."""
     from adapters.archive import ArchiveLimits
     from adapters.gitlab import GitLabCI
@@ -157,11 +160,11 @@ def gitlab_collection(service: str, settings: GitLabSource, env: Mapping[str, st
     token = _env_secret("gitlab", settings.token_env, "GitLab token", env)
     credentials = (Credentials.bearer(token) if settings.token_header == "Authorization"
                    else Credentials.header_token(settings.token_header, token))
-    client = _client("gitlab", settings, settings.api_url, credentials, transport=transport)
+    client = _client("gitlab", settings, settings.api_url, credentials)
     with client:
         return GitLabCI(client, expand(settings.project, service)).collect(
             commit=commit, ref=ref or expand(settings.ref, service), artifact_names=settings.artifacts,
-            limits=ArchiveLimits(), max_artifact_bytes=settings.max_artifact_bytes)
+            limits=ArchiveLimits(), max_artifact_bytes=settings.max_artifact_bytes, pipeline_id=run)
 
 
 def files_collection(org, service: str) -> Collection:
@@ -176,8 +179,7 @@ def files_collection(org, service: str) -> Collection:
 
 
 def collect(orch, request: Request, health: SourceHealth | None = None, *, env: Mapping[str, str] = os.environ,
-            progress: Progress = lambda line: None, transports: Mapping[str, object] | None = None,
-            now: datetime | None = None) -> Report:
+            progress: Progress = lambda line: None, now: datetime | None = None) -> Report:
     """Ask every requested source, then record everything in one transaction (or nothing)."""
     orch.require_service(request.service)
     sources_cfg = orch.org.org.evidence_sources
@@ -191,7 +193,6 @@ def collect(orch, request: Request, health: SourceHealth | None = None, *, env: 
             raise GoosetermError(f"no {name} source is configured (org.yaml: evidence_sources.{where})")
     if not wanted:
         raise GoosetermError("no evidence source is configured (org.yaml: evidence_sources)")
-    transports = transports or {}
     collections: list[Collection] = []
     for name in wanted:
         progress(f"{name}: asking for {request.service}'s evidence")
@@ -202,7 +203,7 @@ def collect(orch, request: Request, health: SourceHealth | None = None, *, env: 
             if health is not None:
                 health.allow(name, settings.circuit_breaker)
             try:
-                collections.append(_live(orch.org, name, request, settings, env, transports.get(name), now))
+                collections.append(_live(orch.org, name, request, settings, env, now))
             except SourceError as exc:
                 if health is not None and exc.transient:
                     health.failed(name, exc, settings.circuit_breaker)
@@ -223,10 +224,10 @@ def collect(orch, request: Request, health: SourceHealth | None = None, *, env: 
     return report
 
 
-def _live(org, name: str, request: Request, settings, env, transport, now) -> Collection:
+def _live(org, name: str, request: Request, settings, env, now) -> Collection:
     if name == "prometheus":
-        return prometheus_snapshot(org, request.service, settings, env, now, transport)
+        return prometheus_snapshot(org, request.service, settings, env, now)
     if name == "github":
-        return github_collection(request.service, settings, env, request.commit, request.ref, transport)
-    return gitlab_collection(request.service, settings, env, request.commit, request.ref, transport)
+        return github_collection(request.service, settings, env, request.commit, request.ref, request.run)
+    return gitlab_collection(request.service, settings, env, request.commit, request.ref, request.run)
 

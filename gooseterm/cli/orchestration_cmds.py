@@ -221,9 +221,11 @@ def demo(ctx: Context, if_missing: bool, as_json: bool):
                    "files reads the org's local evidence folder.")
 @click.option("--commit", help="Read the CI run or pipeline of this commit SHA (github, gitlab).")
 @click.option("--ref", help="Branch or tag whose newest run to read, instead of the configured one (github, gitlab).")
+@click.option("--run", "run_id", type=int, help="This GitHub run or GitLab pipeline id, even while it runs (CI passes its own).")
 @json_option
 @pass_ctx
-def collect(ctx: Context, service: str, sources: tuple[str, ...], commit: str | None, ref: str | None, as_json: bool):
+def collect(ctx: Context, service: str, sources: tuple[str, ...], commit: str | None, ref: str | None, run_id: int | None,
+            as_json: bool):
     """Collect a service's evidence from its sources and record every fact, all or nothing.
 
     Each fact is stored with the URL it came from, the time and its blob digest. Progress goes to
@@ -235,7 +237,7 @@ def collect(ctx: Context, service: str, sources: tuple[str, ...], commit: str | 
 
     orch = ctx.workspace.orchestrator(write=True)
     show = (lambda line: click.echo(line, err=True)) if sys.stderr.isatty() else (lambda line: None)
-    report = run_collect(orch, Request(service, list(sources) or None, commit, ref), orch.health, progress=show)
+    report = run_collect(orch, Request(service, list(sources) or None, commit, ref, run_id), orch.health, progress=show)
     out = report.to_json()
     emit(as_json, out, lambda: "\n".join(
         f"seq {r['seq']}: {r['kind']:<9} {r['digest'][:19]}…  {r['collector']}: {r['source']}" for r in report.recorded)

@@ -57,7 +57,8 @@ def org_config(root: Path, url: str, slo: dict = SLO, **source: object) -> Path:
     rules["slo"] = slo
     config = write_config(root, {s: service_yaml(s) for s in SERVICES}, rules=rules)
     org = yaml.safe_load((config / "org.yaml").read_text())
-    org["evidence_sources"]["prometheus"] = {"url": url, "timeout": "2s", "retries": 2, **source}
+    org.pop("mesh", None)  # the example's mesh section names the example services
+    org.setdefault("evidence_sources", {})["prometheus"] = {"url": url, "timeout": "2s", "retries": 2, **source}
     (config / "org.yaml").write_text(yaml.safe_dump(org, sort_keys=False))
     return config
 
