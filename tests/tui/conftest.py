@@ -13,12 +13,12 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
+from helpers.dashboard import APP_NOW, DEMO_NOW, Demo
 
 from gooseterm.demo import build_demo
 from gooseterm.settings import Settings
 from gooseterm.tui import GoosetermApp, make_app
 from gooseterm.workspace import Workspace
-from helpers.dashboard import APP_NOW, DEMO_NOW, Demo
 from ledger.signing import Signer
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from helpers.dashboard import SIZE, Demo, activity, notifications, settle, text_of
 from rich.console import Console
 from textual.widgets import Tree
 
@@ -17,7 +18,6 @@ from gooseterm.tui.commands import DashboardCommands
 from gooseterm.tui.screens.help import HelpScreen, keys_help
 from gooseterm.tui.screens.problem import ProblemScreen
 from gooseterm.tui.widgets.lists import FilteredTable
-from helpers.dashboard import SIZE, Demo, activity, notifications, settle, text_of
 
 pytestmark = pytest.mark.anyio
 

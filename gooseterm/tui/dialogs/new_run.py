@@ -46,9 +46,9 @@ class NewRunDialog(ModalScreen[NewRun | None]):
         with Vertical(id="dialog"):
             yield Label("Start a runbook", id="title")
             yield Select([(f"{title} ({name})", name) for name, title in self.runbooks.items()], prompt="runbook", id="runbook",
-                         value=next(iter(self.runbooks), Select.BLANK))
+                         value=next(iter(self.runbooks), Select.NULL))
             yield Select([(s, s) for s in self.services], prompt="service", id="service",
-                         value=self.service if self.service in self.services else Select.BLANK)
+                         value=self.service if self.service in self.services else Select.NULL)
             yield Input(placeholder="why (recorded; optional)", id="reason")
             yield Static("", id="dialog-problem")
             with Horizontal(id="buttons"):

@@ -18,7 +18,7 @@ from ..app import cli
 from ..dialogs.confirm import Confirmation, ConfirmDialog
 from ..messages import DemotionRecorded, PromotionRequested
 from ..widgets.lists import FilteredTable, Row
-from ..widgets.look import AT_RISK, colour, muted, state_text, status_text
+from ..widgets.look import AT_RISK, colour, indented, muted, state_text, status_text
 from ..widgets.panels import MetricsPanel, Panel
 from .base import DashboardScreen, writes
 
@@ -110,7 +110,7 @@ class OverviewScreen(DashboardScreen):
         parts = [head]
         if s["blockers"]:
             parts.append(Text("Why it is blocked", style="bold"))
-            parts += [Text(f"  ✖ {b}", style=colour(self.app, "error")) for b in s["blockers"]]
+            parts += [indented(Text(f"✖ {b}", style=colour(self.app, "error")), 2) for b in s["blockers"]]
         for p in s["pending_approvals"]:
             parts.append(Text(f"Waiting for approval: {p['id']} -> {p['to']}: {p['waiting_for']}"
                               + (f" (expires {p['expires_at'][:16].replace('T', ' ')})" if p["expires_at"] else ""),

@@ -16,7 +16,7 @@ from ..app import cli
 from ..dialogs.confirm import Confirmation, ConfirmDialog
 from ..messages import OverrideRecorded
 from ..widgets.lists import FilteredTable, Row
-from ..widgets.look import colour, muted, result_text, short_time, status_text
+from ..widgets.look import colour, indented, muted, result_text, short_time, status_text
 from ..widgets.panels import Panel
 from .base import DashboardScreen, writes
 
@@ -70,7 +70,7 @@ class PipelineScreen(DashboardScreen):
         parts: list = []
         for g in p["gates"]:
             parts.append(Text.assemble(result_text(self.app, g["result"]), "  ", (g["gate"], "bold"), muted(f"  {g['type']}")))
-            parts.append(Text(f"      {g['reason']}"))
+            parts.append(indented(Text(g["reason"])))
         if not p["gates"]:
             parts.append(muted("no gates ran yet"))
         gate_names = tuple(f"{g['gate']}:" for g in p["gates"])

@@ -18,7 +18,7 @@ from ..dialogs.confirm import Confirmation, ConfirmDialog
 from ..dialogs.new_run import NewRun, NewRunDialog
 from ..messages import RunbookStarted, RunbookStepTaken
 from ..widgets.lists import FilteredTable, Row
-from ..widgets.look import colour, muted, result_text
+from ..widgets.look import colour, indented, muted, result_text
 from ..widgets.panels import Panel
 from .base import DashboardScreen, writes
 
@@ -32,7 +32,7 @@ class RunbooksScreen(DashboardScreen):
 
     def compose_body(self) -> ComposeResult:
         with Horizontal(id="runbooks-body"):
-            runs = FilteredTable(["Run", "Service", "Status", "Steps"], empty="no runs yet: n starts one", id="runs")
+            runs = FilteredTable(["Runbook", "Service", "Status", "Steps"], empty="no runs yet: n starts one", id="runs")
             runs.border_title = "Runs"
             yield runs
             with VerticalScroll(id="checklist-scroll"):
@@ -45,7 +45,7 @@ class RunbooksScreen(DashboardScreen):
             done = len(r["steps"])
             failed = any(s["result"] in ("fail", "error") for s in r["steps"])
             status = Text(r["status"], style=colour(self.app, "success" if r["status"] == "complete" else "warning" if failed else "accent"))
-            rows.append(Row(r["id"], (r["id"], r["service"], status, f"{done} of {total}"),
+            rows.append(Row(r["id"], (r["runbook"], r["service"], status, f"{done} of {total}"),
                             " ".join([r["id"], r["runbook"], r["service"], r["status"]])))
         self.query_one("#runs", FilteredTable).show(rows)
         self.apply_goto()
@@ -96,12 +96,12 @@ class RunbooksScreen(DashboardScreen):
                 parts.append(Text.assemble(result_text(self.app, taken["result"]), f"  {i + 1}. ", (step["title"], "bold"),
                                            muted(f"   {kind}, seq {taken.get('seq', '?')}"
                                                  + (f", confirmed by {taken['confirmed_by']}" if taken.get("confirmed_by") else ""))))
-                parts.append(Text(f"      {taken['summary']}"))
-                parts += [muted(f"      {d}") for d in taken.get("details", [])]
+                parts.append(indented(Text(taken["summary"])))
+                parts += [indented(muted(d)) for d in taken.get("details", [])]
             elif i == len(run["steps"]):
                 parts.append(Text.assemble((f"▶ next  {i + 1}. ", f"bold {colour(self.app, 'accent')}"), (step["title"], "bold"),
                                            muted(f"   {kind}")))
-                parts.append(muted(f"      {step['description']}"))
+                parts.append(indented(muted(step["description"])))
                 parts.append(Text("      s takes this step" + ("" if step["automatic"] else " (you confirm first)"),
                                   style=colour(self.app, "accent")))
             else:

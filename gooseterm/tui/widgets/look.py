@@ -3,6 +3,7 @@ survives a monochrome terminal and a theme switch alike."""
 
 from __future__ import annotations
 
+from rich.padding import Padding
 from rich.text import Text
 from textual.app import App
 
@@ -79,3 +80,8 @@ def short_digest(digest: str, width: int = 12) -> str:
     """`sha256:1a2b3c4d5e6f…` for tables; details show the whole digest."""
     head = digest.removeprefix("sha256:")
     return f"sha256:{head[:width]}…" if len(head) > width else digest
+
+
+def indented(text: Text | str, by: int = 6) -> Padding:
+    """Text indented on every line it wraps to, not only the first."""
+    return Padding(text, (0, 0, 0, by))
