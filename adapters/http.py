@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import email.utils
+import logging
 import random
 import time
 from collections.abc import Callable, Iterator
@@ -20,6 +21,9 @@ from urllib.parse import urlsplit, urlunsplit
 import httpx
 
 from adapters.errors import SourceError
+
+# httpx logs every request's URL at INFO; a signed download link carries its secret in the query.
+logging.getLogger("httpx").setLevel(logging.WARNING)
 
 USER_AGENT = "gooseterm-evidence-collector"
 MAX_ERROR_DETAIL = 200
@@ -110,6 +114,10 @@ def _is_rate_limited(response: httpx.Response) -> bool:
     return response.status_code == 403 and (
         response.headers.get("x-ratelimit-remaining") == "0" or "retry-after" in response.headers
     )
+
+
+def _tries(n: int) -> str:
+    return f"{n} try" if n == 1 else f"{n} tries"
 
 
 def error_detail(response: httpx.Response) -> str:
@@ -213,13 +221,13 @@ class SourceClient:
                 response = self._client.send(request, stream=stream)
             except httpx.TimeoutException:
                 if last:
-                    raise self.error(url, f"no answer within the timeout after {attempt} tries", "timeout",
+                    raise self.error(url, f"no answer within the timeout after {_tries(attempt)}", "timeout",
                                      transient=True, hint="the server is slow or overloaded; raise timeout in the org config or try later") from None
                 self.sleep(self.retry.delay(attempt))
                 continue
             except httpx.TransportError as exc:
                 if last:
-                    raise self.error(url, f"cannot connect after {attempt} tries ({type(exc).__name__}: {exc})", "unreachable",
+                    raise self.error(url, f"cannot connect after {_tries(attempt)} ({type(exc).__name__}: {exc})", "unreachable",
                                      transient=True, hint="is the server running and the URL in the org config right?") from None
                 self.sleep(self.retry.delay(attempt))
                 continue
@@ -232,13 +240,13 @@ class SourceClient:
                 wait = _retry_after(response, self.clock())
                 if last or (wait is not None and wait > self.retry.max_wait):
                     when = f"; the server asks to wait {wait:.0f}s" if wait is not None else ""
-                    raise self.error(url, f"rate limited (HTTP {status}) after {attempt} tries{when}", "rate_limited",
+                    raise self.error(url, f"rate limited (HTTP {status}) after {_tries(attempt)}{when}", "rate_limited",
                                      transient=True, status=status, hint="wait for the limit to reset, or use a token with a higher limit")
                 self.sleep(wait if wait is not None else self.retry.delay(attempt))
                 continue
             if status >= 500:
                 if last:
-                    raise self.error(url, f"server error HTTP {status} after {attempt} tries: {error_detail(response)}",
+                    raise self.error(url, f"server error HTTP {status} after {_tries(attempt)}: {error_detail(response)}",
                                      "server_error", transient=True, status=status)
                 wait = _retry_after(response, self.clock())
                 self.sleep(min(wait, self.retry.max_wait) if wait is not None else self.retry.delay(attempt))

@@ -366,3 +366,15 @@ def test_collect_failure_names_the_source_and_writes_nothing(
     assert ran.returncode == 2 and ran.stdout == ""
     assert ran.stderr.startswith("gooseterm: prometheus (http://127.0.0.1:") and expected in ran.stderr
     assert "Traceback" not in ran.stderr and row_count(built.ledger_path) == before
+
+
+def test_slow_prometheus_fails_collect_with_nothing_written(isolated_home: Path, tmp_path: Path) -> None:
+    with socket.create_server(("127.0.0.1", 0)) as silent:  # accepts into its backlog, never answers
+        config = org_config(tmp_path / "org", f"http://127.0.0.1:{silent.getsockname()[1]}", timeout="1s", retries=1)
+        built = build_org(isolated_home, config, clock=utc_now)
+        built.close()
+        before = row_count(built.ledger_path)
+        ran = run_collect(built, config, "--service", "fast", "--source", "prometheus", "--json")
+    assert ran.returncode == 2 and ran.stdout == ""
+    assert "gooseterm: prometheus (http://127.0.0.1:" in ran.stderr and "no answer within the timeout after 1 try" in ran.stderr
+    assert row_count(built.ledger_path) == before
