@@ -32,8 +32,9 @@ class Collection:
 
 
 def from_archive(source: str, data: bytes, url: str, limits: ArchiveLimits) -> list[Collected]:
-    """The evidence files of a zip artifact, each named `url#path`."""
-    return [Collected(m.kind, m.data, f"{url}#{m.path}") for m in evidence_members(unpack_zip(data, url, limits))]
+    """The evidence files of a zip artifact, each named `url#path`; errors name the source and URL."""
+    members = unpack_zip(data, f"{source} ({url})", limits)
+    return [Collected(m.kind, m.data, f"{url}#{m.path}") for m in evidence_members(members)]
 
 
 def one_per_kind(source: str, url: str, items: list[Collected]) -> None:

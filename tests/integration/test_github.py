@@ -23,6 +23,7 @@ from adapters.errors import EvidenceError, SourceError
 from gooseterm.breaker import SourceHealth
 from gooseterm.collect import Request, collect
 from gooseterm.gates import VALIDATORS, Result
+from gooseterm.promotions import Orchestrator
 from helpers.orgs import EVIDENCE, GOOSETERM, TestOrg, build_org, row_count, service_yaml, utc_now, write_config
 
 pytestmark = pytest.mark.integration
@@ -255,7 +256,8 @@ def test_gone_artifact_is_410(org: TestOrg, servers) -> None:
 def test_bad_artifacts_are_refused_whole(org: TestOrg, servers, artifact: bytes, match: str) -> None:
     api, storage = servers
     script(api, storage, artifacts={11: artifact, 13: zip_of({"bandit.sarif": REPORTS["bandit.sarif"]})})
-    refused(org, match=match)
+    error = refused(org, match=match)
+    assert str(error).startswith(f"github ({api.url}{REPO}/actions/artifacts/11/zip)") or "junit files found" in str(error)
 
 
 def test_oversize_artifact_is_refused_before_reading(servers, isolated_home: Path, tmp_path: Path) -> None:
@@ -280,7 +282,7 @@ def test_a_source_that_keeps_failing_is_cut_off(org: TestOrg, servers, tmp_path:
     seen = len(api.seen)
     error = refused(org, match="cut off for", health=health)
     assert error.reason == "cut_off" and len(api.seen) == seen  # no traffic while cut off
-    orch = org.as_("ci").__class__(org.ledger, org.org, None, health)
+    orch = Orchestrator(org.ledger, org.org, None, health)
     outcome = VALIDATORS["all_tests_passing"](orch.context("service-c"), {})
     assert outcome.result == Result.INCONCLUSIVE
     assert outcome.reason.startswith("source github is cut off since") and "the last good junit fact is" in outcome.reason

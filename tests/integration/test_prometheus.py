@@ -25,6 +25,7 @@ from adapters.prometheus import PrometheusClient, reduce
 from gooseterm.breaker import SourceHealth
 from gooseterm.collect import Request, collect
 from gooseterm.gates import VALIDATORS, Result
+from gooseterm.promotions import Orchestrator
 from gooseterm.orgconfig import load_org
 from helpers.orgs import GOOSETERM, TestOrg, build_org, example_rules, row_count, service_yaml, utc_now, write_config
 
@@ -296,7 +297,7 @@ def test_a_source_that_keeps_failing_is_cut_off_and_its_gates_go_inconclusive(
         assert health.state("prometheus")["failures"] == 0
         down = load_org(org_config(tmp_path / "down", f"http://127.0.0.1:{free_port()}",
                                    circuit_breaker={"failures": 2, "cooldown": "1h"}, retries=1))
-        broken = built.as_("ci").__class__(built.ledger, down, built.signers["ci"], health)
+        broken = Orchestrator(built.ledger, down, built.signers["ci"], health)
         size = built.size()
         for _ in range(2):
             with pytest.raises(SourceError, match="cannot connect"):
