@@ -56,4 +56,12 @@ def find_evidence(root: Path, service: str) -> list[FoundEvidence]:
         if path.stat().st_size > MAX_EVIDENCE_BYTES:
             raise EvidenceError(f"file is larger than {MAX_EVIDENCE_BYTES} bytes", path=str(path))
         found.append(FoundEvidence(kind, path, path.read_bytes()))
+    by_kind: dict[str, list[str]] = {}
+    for f in found:
+        by_kind.setdefault(f.kind, []).append(f.path.name)
+    for kind, names in sorted(by_kind.items()):
+        # A gate reads one report per kind; a second would let a passing report hide a failing one.
+        if len(names) > 1:
+            raise EvidenceError(f"{len(names)} {kind} files ({', '.join(names)}) for {service}", path=str(folder),
+                                hint=f"keep one {kind} report per service (SARIF can hold several runs in one log)")
     return sorted(found, key=lambda f: (f.kind, f.path.name))
