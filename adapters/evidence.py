@@ -9,16 +9,18 @@ from adapters.coverage import CoverageFacts, parse_coverage
 from adapters.documents import MAX_EVIDENCE_BYTES, check_size
 from adapters.errors import EvidenceError
 from adapters.junit import JUnitFacts, parse_junit
+from adapters.kubefacts import KubernetesFacts, parse_kubernetes
+from adapters.meshreport import MeshFacts, parse_mesh
 from adapters.metrics import MetricsFacts, parse_metrics
 from adapters.sarif import SarifFacts, parse_sarif
 from adapters.spec import SpecFacts, parse_spec
 
 __all__ = ["EVIDENCE_KINDS", "MAX_EVIDENCE_BYTES", "EvidenceFacts", "parse_evidence"]
 
-EVIDENCE_KINDS = ("junit", "sarif", "coverage", "metrics", "spec", "environment_approvals")
+EVIDENCE_KINDS = ("junit", "sarif", "coverage", "metrics", "spec", "kubernetes", "mesh", "environment_approvals")
 """The evidence kinds gooseterm can record."""
 
-EvidenceFacts = JUnitFacts | SarifFacts | CoverageFacts | MetricsFacts | SpecFacts | EnvironmentApprovalsFacts
+EvidenceFacts = JUnitFacts | SarifFacts | CoverageFacts | MetricsFacts | SpecFacts | EnvironmentApprovalsFacts | KubernetesFacts | MeshFacts
 """The facts of any evidence kind; each has a `kind` field naming it."""
 
 _PARSERS: dict[str, Callable[[bytes, str | None], EvidenceFacts]] = {
@@ -27,6 +29,8 @@ _PARSERS: dict[str, Callable[[bytes, str | None], EvidenceFacts]] = {
     "coverage": parse_coverage,
     "metrics": parse_metrics,
     "spec": parse_spec,
+    "kubernetes": parse_kubernetes,
+    "mesh": parse_mesh,
     "environment_approvals": parse_environment_approvals,
 }
 

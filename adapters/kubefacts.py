@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from datetime import UTC, datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -305,7 +304,6 @@ class KubernetesFacts(FactsModel):
     label_selector: str
     server: str
     context: str | None
-    observed_at: str
     deployments: list[DeploymentFact]
     pods: list[PodFact]
     running_images: list[RunningImage]
@@ -437,9 +435,12 @@ def _list_or_none(client: KubeClient, resource, namespace: str) -> list[dict] | 
         return None
 
 
-def snapshot(client: KubeClient, service: str, *, namespace: str, label: str, root_namespace: str,
-             now: datetime | None = None) -> KubernetesFacts:
-    """Read one service's deployment facts from the cluster; its workloads carry `label=service`."""
+def snapshot(client: KubeClient, service: str, *, namespace: str, label: str, root_namespace: str) -> KubernetesFacts:
+    """Read one service's deployment facts from the cluster; its workloads carry `label=service`.
+
+    The snapshot holds no time of its own: the ledger entry recording it says when, so two
+    snapshots of an unchanged service are the same bytes (the same blob, and no new digest to void
+    approvals bound to the evidence)."""
     selector = f"{label}={service}"
     deployments = [deployment_fact(d) for d in client.list(DEPLOYMENTS, namespace, label_selector=selector)]
     pod_objects = client.list(PODS, namespace, label_selector=selector)
@@ -448,7 +449,7 @@ def snapshot(client: KubeClient, service: str, *, namespace: str, label: str, ro
     pod_security = {k.removeprefix(POD_SECURITY_PREFIX): v for k, v in sorted(((ns.get("metadata") or {}).get("labels") or {}).items())
                     if k.startswith(POD_SECURITY_PREFIX)}
     netpols = client.list(NETWORK_POLICIES, namespace)
-    labels = dict(((pod_objects[0].get("metadata") or {}).get("labels") or {})) if pod_objects else {label: service}
+    labels = dict((pod_objects[0].get("metadata") or {}).get("labels") or {}) if pod_objects else {label: service}
     peer_ns = _list_or_none(client, PEER_AUTHENTICATIONS, namespace)
     authz_ns = _list_or_none(client, AUTHORIZATION_POLICIES, namespace)
     mtls = authz = None
@@ -457,10 +458,9 @@ def snapshot(client: KubeClient, service: str, *, namespace: str, label: str, ro
         authz_root = client.list(AUTHORIZATION_POLICIES, root_namespace) if namespace != root_namespace else []
         mtls = effective_mtls(labels, namespace, peer_ns, peer_root, root_namespace)
         authz = authorization_facts(labels, authz_ns, authz_root, namespace, root_namespace)
-    when = (now or datetime.now(UTC)).strftime("%Y-%m-%dT%H:%M:%SZ")
     return KubernetesFacts(
         service=service, namespace=namespace, label_selector=selector, server=client.connection.server,
-        context=client.connection.context, observed_at=when,
+        context=client.connection.context,
         deployments=sorted(deployments, key=lambda d: d.name), pods=sorted(pods, key=lambda p: p.name),
         running_images=running_images(pods), pod_security=pod_security,
         network_policies=NetworkPolicyFacts(

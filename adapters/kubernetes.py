@@ -16,10 +16,12 @@ import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Self
 
-import httpx
 import yaml
+
+if TYPE_CHECKING:
+    import httpx
 
 # In-cluster credentials, as the kubelet mounts them into every pod that automounts them.
 SERVICE_ACCOUNT_DIR = Path("/var/run/secrets/kubernetes.io/serviceaccount")
@@ -156,7 +158,7 @@ def load_kubeconfig(paths: str | Path | list[Path], context: str | None = None) 
             current = document["current-context"]
             if not isinstance(current, str):
                 raise KubeConfigError(str(file), "current-context", "must be a string")
-        for section in merged:
+        for section, table in merged.items():
             entries = document.get(section) or []
             if not isinstance(entries, list):
                 raise KubeConfigError(str(file), section, f"must be a list, not {type(entries).__name__}")
@@ -167,7 +169,7 @@ def load_kubeconfig(paths: str | Path | list[Path], context: str | None = None) 
                 item = entry.get(section[:-1])
                 if not isinstance(item, dict):
                     raise KubeConfigError(str(file), f"{where}.{section[:-1]}", "missing or not a mapping")
-                merged[section].setdefault(entry["name"], (file, index, item))
+                table.setdefault(entry["name"], (file, index, item))
     name = context or current
     if not name:
         raise KubeConfigError(_names(files), "current-context", "not set: pass a context name")
@@ -409,6 +411,10 @@ class KubeClient:
     _http: httpx.Client = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
+        # Imported here, not at the top: importing httpx loads rich (httpx._main), and the headless
+        # modules that import this one (the evidence parsers, the CLI) must not load it.
+        import httpx
+
         auth = httpx.BasicAuth(*self.connection.basic_auth) if self.connection.basic_auth else None
         self._http = httpx.Client(
             base_url=self.connection.server, verify=self.connection.verify, auth=auth,
@@ -416,7 +422,7 @@ class KubeClient:
             headers={"Accept": "application/json", "User-Agent": "gooseterm"},
         )
 
-    def __enter__(self) -> KubeClient:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -516,6 +522,8 @@ class KubeClient:
 
     def request(self, method: str, path: str, *, retry: bool = True, **kwargs: Any) -> httpx.Response:
         """Send one request with the bearer token, retrying connection failures, timeouts, 429 and 5xx."""
+        import httpx
+
         headers = dict(kwargs.pop("headers", None) or {})
         token = self.connection.bearer()
         if token:

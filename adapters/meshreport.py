@@ -35,7 +35,7 @@ class Drift(BaseModel):
 
 
 class MeshFacts(BaseModel):
-    """A mesh drift report for one service."""
+    """A mesh drift report for one service; the ledger entry recording it says when it was made."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -45,7 +45,6 @@ class MeshFacts(BaseModel):
     service: str
     server: str
     context: str | None
-    checked_at: str
     rendered_digest: str = Field(pattern=r"^sha256:[0-9a-f]{64}$")
     """Digest of the rendered manifests this service's policy was compared with."""
     objects: list[str]

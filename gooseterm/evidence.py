@@ -19,6 +19,8 @@ MEDIA_TYPES = {
     "coverage": "application/octet-stream",
     "metrics": "application/json",
     "spec": "application/yaml",
+    "kubernetes": "application/json",
+    "mesh": "application/json",
     "environment_approvals": "application/json",
 }
 

@@ -22,8 +22,10 @@ from ledger.verifier import (
     verify_envelope,
 )
 
+from .approvals import parse_time
 from .evidence import EvidenceRecord
-from .orgconfig import Gate, GateType, OrgConfig, Rule
+from .mesh import manifests_digest, service_manifests
+from .orgconfig import Gate, GateType, OrgConfig, Rule, parse_duration
 
 
 class Result(StrEnum):
@@ -197,6 +199,30 @@ def approved_promotion(ctx: GateContext, params: dict) -> Outcome:
         return Outcome(Result.INCONCLUSIVE, "waiting for approvals")
     status = ctx.approvals
     return Outcome(Result.PASS if status.met else Result.INCONCLUSIVE, status.reason)
+
+
+@validator("mesh_policy_enforced")
+def mesh_policy_enforced(ctx: GateContext, params: dict) -> Outcome:
+    """The latest `gooseterm mesh check` found the service's policy in the cluster exactly as rendered
+    from the current graph and mesh settings, no older than `max_age` (e.g. "24h") if given."""
+    rec = ctx.evidence.get("mesh")
+    if rec is None:
+        return Outcome(Result.FAIL, f"no mesh evidence recorded (gooseterm mesh check --service {ctx.service})")
+    f, ev = rec.facts, (rec.digest,)
+    expected = manifests_digest(service_manifests(ctx.org, ctx.graph, ctx.service))
+    if f["rendered_digest"] != expected:
+        return Outcome(Result.FAIL, "the graph or mesh settings changed since the last mesh check: render, apply and "
+                                    "check again", ev)
+    if params.get("max_age"):
+        age = ctx.now - parse_time(rec.time)
+        if age > parse_duration(params["max_age"]):
+            return Outcome(Result.FAIL, f"the last mesh check ({rec.time}) is older than {params['max_age']}", ev)
+    if not f["clean"]:
+        shown = "; ".join(f"{d['change']} {d['kind']} {d['namespace']}/{d['name']}: {d['detail']}" for d in f["drift"][:3])
+        more = f" (and {len(f['drift']) - 3} more)" if len(f["drift"]) > 3 else ""
+        return Outcome(Result.FAIL, f"{len(f['drift'])} differences from the rendered policy: {shown}{more}", ev)
+    return Outcome(Result.PASS, f"the cluster enforces the rendered policy ({len(f['objects'])} objects, checked "
+                                f"{rec.time})", ev)
 
 
 def _evidence_rows(ctx: GateContext) -> list:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from adapters.files import find_evidence
 from ledger.store import Draft
 
+from . import cluster, mesh
 from .errors import GoosetermError, Refusal
 from .evidence import latest_evidence
 from .gates import Result, evidence_chain_valid, signatures_verified
@@ -32,15 +33,20 @@ class StepResult:
     evidence: list[str] = field(default_factory=list)
 
 
-Action = Callable[["object", str, "object"], StepResult]
+Action = Callable[..., StepResult]
 ACTIONS: dict[str, Action] = {}
+APPLYING: dict[str, Callable[["object", str], str]] = {}
+"""Actions that can change a cluster, with what applying would do (for the confirmation prompt).
+They take `apply=True`, passed only after a person confirmed."""
 
 
-def action(name: str) -> Callable[[Action], Action]:
-    """Register a runbook action under the name runbooks.yaml uses."""
+def action(name: str, preview: Callable[["object", str], str] | None = None) -> Callable[[Action], Action]:
+    """Register a runbook action under the name runbooks.yaml uses; `preview` if it can change a cluster."""
 
     def register(fn: Action) -> Action:
         ACTIONS[name] = fn
+        if preview is not None:
+            APPLYING[name] = preview
         return fn
 
     return register
@@ -84,28 +90,61 @@ def validate_compliance_state(orch, service: str, run: dict) -> StepResult:
     return StepResult(Result.PASS, f"{service} is recorded as {rec['state']}; confirmed by {orch.signer.name}")
 
 
-@action("isolate_service")
-def isolate_service(orch, service: str, run: dict) -> StepResult:
-    """Demote the service (if compliant) so its dependents are at risk and their promotions blocked."""
+def isolation_preview(orch, service: str) -> str:
+    """What applying isolate_service does to the cluster."""
+    policy = mesh.isolation_policy(orch.org, service)
+    return f"apply {mesh.describe(policy)}, denying every request to {service}:\n{mesh.to_yaml([policy])}"
+
+
+@action("isolate_service", preview=isolation_preview)
+def isolate_service(orch, service: str, run: dict, apply: bool = False) -> StepResult:
+    """Demote the service (if compliant) so its dependents are at risk and their promotions blocked, and
+    render a DENY-all AuthorizationPolicy for it, applied to the cluster only when `apply` is True."""
     rec = orch.service(service)
     if rec["state"] != orch.org.states.compliant:
-        return StepResult(Result.PASS, f"{service} is {rec['state']}, not compliant: nothing to demote")
-    out = orch.demote(service, f"isolated by runbook run {run['id']}")
-    return StepResult(Result.PASS, f"{service} demoted to {out.state}; dependents at risk: {', '.join(orch.graph.dependents(service, transitive=True)) or 'none'}")
+        summary = f"{service} is {rec['state']}, not compliant: nothing to demote"
+    else:
+        out = orch.demote(service, f"isolated by runbook run {run['id']}")
+        summary = f"{service} demoted to {out.state}; dependents at risk: {', '.join(orch.graph.dependents(service, transitive=True)) or 'none'}"
+    policy = mesh.isolation_policy(orch.org, service)
+    details = [f"rendered {mesh.describe(policy)}: {mesh.to_yaml([policy]).strip()}"]
+    if not apply:
+        return StepResult(Result.PASS, f"{summary}; isolation policy rendered, not applied", details)
+    try:
+        with cluster.connect(orch.org) as client, cluster.cluster_errors():
+            [(what, outcome)] = mesh.apply(client, [policy])
+    except GoosetermError as exc:
+        return StepResult(Result.ERROR, f"{summary}; applying the isolation policy failed: {exc}", details)
+    details.append(f"applied {what} to {client.connection.server} ({client.connection.source}): {outcome}")
+    return StepResult(Result.PASS, f"{summary}; {what} applied ({outcome})", details)
 
 
 @action("collect_evidence")
 def collect_evidence(orch, service: str, run: dict) -> StepResult:
-    """Record the service's files from the local evidence source."""
+    """Record the service's files from the local evidence source and, when a cluster is configured, a
+    snapshot of its deployment facts (rollout, running digests), all in one batch."""
+    items, sources, missing = [], [], []
     root = orch.org.local_evidence_dir()
     if root is None:
-        return StepResult(Result.INCONCLUSIVE, "no local evidence source is configured (org.yaml evidence_sources)")
-    found = find_evidence(root, service)
-    if not found:
-        return StepResult(Result.INCONCLUSIVE, f"no evidence files in {root / service}")
-    records, _ = orch.add_evidence_many(service, [(f.kind, f.data, str(f.path)) for f in found], "files")
-    return StepResult(Result.PASS, f"recorded {len(records)} evidence files", [f"{r.kind}: {r.digest} (seq {r.seq})" for r in records],
-                      [r.digest for r in records])
+        missing.append("no local evidence source is configured (org.yaml evidence_sources)")
+    else:
+        found = find_evidence(root, service)
+        if found:
+            items += [(f.kind, f.data, str(f.path)) for f in found]
+            sources.append("files")
+        else:
+            missing.append(f"no evidence files in {root / service}")
+    if cluster.configured(orch.org):
+        with cluster.connect(orch.org) as client, cluster.cluster_errors():
+            items.append(cluster.snapshot_evidence(client, orch.org, service))
+        sources.append("kubernetes")
+    else:
+        missing.append("no cluster is configured (org.yaml kubernetes.cluster)")
+    if not items:
+        return StepResult(Result.INCONCLUSIVE, "; ".join(missing))
+    records, _ = orch.add_evidence_many(service, items, "+".join(sources))
+    return StepResult(Result.PASS, f"recorded {len(records)} evidence items from {', '.join(sources)}",
+                      [f"{r.kind}: {r.digest} (seq {r.seq})" for r in records] + missing, [r.digest for r in records])
 
 
 @action("trigger_investigation")
@@ -159,20 +198,27 @@ def next_step(orch, run: dict):
     return steps[len(run["steps"])] if len(run["steps"]) < len(steps) else None
 
 
-def take_step(orch, run_id: str, confirmed: bool = False) -> tuple[dict, StepResult]:
-    """Take the run's next step: automatic steps run; manual ones need `confirmed`. Recorded either way it runs."""
+def take_step(orch, run_id: str, confirmed: bool = False, apply: bool = False) -> tuple[dict, StepResult]:
+    """Take the run's next step: automatic steps run; manual ones need `confirmed`. Recorded either way it runs.
+
+    `apply` lets an action that can change a cluster (isolate_service) do so; it needs `confirmed`.
+    """
     run = get_run(orch, run_id)
     step = next_step(orch, run)
     if step is None:
         raise Refusal(f"runbook run {run_id} is complete")
     if not step.automatic and not confirmed:
         raise Refusal(f"step {len(run['steps']) + 1} ({step.title}) is manual: confirm it to proceed")
+    if apply and step.action not in APPLYING:
+        raise Refusal(f"step {len(run['steps']) + 1} ({step.title}) changes no cluster: there is nothing to apply")
+    if apply and not confirmed:
+        raise Refusal(f"step {len(run['steps']) + 1} ({step.title}) applies to the cluster only once confirmed")
     fn = ACTIONS.get(step.action)
     if fn is None:
         result = StepResult(Result.ERROR, f"no action named {step.action!r} is registered")
     else:
         try:
-            result = fn(orch, run["service"], run)
+            result = fn(orch, run["service"], run, apply=True) if apply else fn(orch, run["service"], run)
         except Exception as exc:  # a failing action is recorded as an error, never skipped
             result = StepResult(Result.ERROR, f"{step.action} failed: {exc}")
     me = orch.actor()

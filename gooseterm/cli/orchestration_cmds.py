@@ -13,6 +13,7 @@ from ..errors import EXIT_REFUSED, GoosetermError
 from ..promotions import Outcome
 from ..status import service_status
 from . import Context, emit, json_option, main, pass_ctx, read_input
+from .mesh_cmds import cluster_options, collect_kubernetes, confirm_apply
 
 
 def _exit_for(outcomes: list[Outcome]) -> None:
@@ -216,15 +217,17 @@ def demo(ctx: Context, if_missing: bool, as_json: bool):
 
 @main.command()
 @click.option("--service", required=True)
-@click.option("--source", "sources", multiple=True, type=click.Choice(["files", "prometheus", "github", "gitlab"]),
+@click.option("--source", "sources", multiple=True, type=click.Choice(["files", "prometheus", "github", "gitlab", "kubernetes"]),
               help="Where to collect from (repeatable); default: every source org.yaml configures. "
                    "files reads the org's local evidence folder.")
 @click.option("--commit", help="Read the CI run or pipeline of this commit SHA (github, gitlab).")
 @click.option("--ref", help="Branch or tag whose newest run to read, instead of the configured one (github, gitlab).")
 @click.option("--run", "run_id", type=int, help="This GitHub run or GitLab pipeline id, even while it runs (CI passes its own).")
+@cluster_options
 @json_option
 @pass_ctx
 def collect(ctx: Context, service: str, sources: tuple[str, ...], commit: str | None, ref: str | None, run_id: int | None,
+            kubeconfig: Path | None, kube_context: str | None,
             as_json: bool):
     """Collect a service's evidence from its sources and record every fact, all or nothing.
 
@@ -232,6 +235,10 @@ def collect(ctx: Context, service: str, sources: tuple[str, ...], commit: str | 
     stderr on a terminal. A source that fails (down, slow, token refused, bad artifact) fails the
     command with nothing written; one that keeps failing is cut off for a while.
     """
+    if "kubernetes" in sources:
+        if len(sources) > 1:
+            raise GoosetermError("collect --source kubernetes runs on its own")
+        return collect_kubernetes(ctx, service, kubeconfig, kube_context, as_json)
     from ..collect import Request
     from ..collect import collect as run_collect
 
@@ -282,14 +289,18 @@ def runbook_start(ctx: Context, name: str, service: str, reason: str, as_json: b
 @runbook.command("step")
 @click.argument("run_id")
 @click.option("--confirm", is_flag=True, help="Confirm a manual step (you have done or checked what it says).")
+@click.option("--apply", "apply_", is_flag=True, help="Let the step change the cluster (isolate_service), after a y/N prompt.")
+@click.option("--yes", is_flag=True, help="With --apply: do not ask.")
 @json_option
 @pass_ctx
-def runbook_step(ctx: Context, run_id: str, confirm: bool, as_json: bool):
+def runbook_step(ctx: Context, run_id: str, confirm: bool, apply_: bool, yes: bool, as_json: bool):
     """Take the next step of a run: automatic steps run, manual ones need --confirm."""
     from .. import runbooks as rb
 
     orch = ctx.workspace.orchestrator(write=True)
-    run, result = rb.take_step(orch, run_id, confirmed=confirm)
+    if apply_:
+        confirm_apply(orch, run_id, confirm, yes)
+    run, result = rb.take_step(orch, run_id, confirmed=confirm, apply=apply_)
     step = run["steps"][-1]
     emit(as_json, step, lambda: "\n".join([f"step {step['index'] + 1} {step['title']}: {step['result']} - {step['summary']}", *[f"  {d}" for d in step["details"]]]))
     if result.result in ("fail", "error"):

@@ -100,6 +100,7 @@ def reference_problems(
     found: list[ReferenceProblem] = []
     if org is not None:
         found += _org_problems(org)
+        found += _mesh_problems(org, known)
     for key, service in services.items():
         found += _service_problems(key, service, known, org, states)
     if states is not None:
@@ -149,6 +150,12 @@ def _org_problems(org: Organisation) -> Iterator[ReferenceProblem]:
                     ("people", person.name, "roles", index),
                     _unknown("role", role, org.roles),
                 )
+
+
+def _mesh_problems(org: Organisation, known: set[str]) -> Iterator[ReferenceProblem]:
+    for name in org.mesh.services:
+        if name not in known:
+            yield ReferenceProblem(ORG_FILE, ("mesh", "services", name), _unknown("service", name, known))
 
 
 def _service_problems(

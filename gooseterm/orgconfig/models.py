@@ -31,6 +31,7 @@ from gooseterm.orgconfig.fields import (
     RegisteredName,
     ServiceName,
 )
+from gooseterm.orgconfig.meshconfig import Cluster, Mesh
 from gooseterm.orgconfig.sloconfig import Slo
 from gooseterm.orgconfig.sourceconfig import LIVE_SOURCES, GitHubSource, GitLabSource, PrometheusSource
 
@@ -101,6 +102,8 @@ class Kubernetes(ConfigModel):
     """How services are found in Kubernetes."""
 
     service_label: LabelKey = "app"
+    cluster: Cluster | None = None
+    """How to reach the cluster (kubeconfig, context); without it no command contacts one."""
 
 
 class LocalFiles(ConfigModel):
@@ -130,6 +133,7 @@ class Organisation(ConfigModel):
     ledger_origin: LedgerOrigin
     kubernetes: Kubernetes = Kubernetes()
     evidence_sources: EvidenceSources = EvidenceSources()
+    mesh: Mesh = Mesh()
     roles: Annotated[dict[Identifier, Role], _NAMED] = {}
     groups: Annotated[dict[Identifier, Group], _NAMED]
     people: Annotated[dict[PersonName, Person], _NAMED]

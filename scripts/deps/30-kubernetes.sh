@@ -4,17 +4,21 @@
 # kube-apiserver built from Debian's `kubernetes` source package (its Go dependencies are vendored
 # in the tarball, so the build runs with GOPROXY=off and fetches nothing but Debian packages).
 #
-# The binary is cached under ~/.cache/gooseterm/k8s/<source version>/bin/kube-apiserver and
-# ~/.cache/gooseterm/k8s/current points at the version in use. With the cache and etcd present
-# this is a no-op that returns at once. A cold build takes about 4 minutes on 2 cores, ~1.3 GB RAM
-# and ~2.3 GB of temporary disk, which is removed afterwards (the binary is ~120 MB).
-# Delete ~/.cache/gooseterm/k8s to rebuild (for example after Debian ships a new source version).
+# The binary is cached under ~/.cache/gooseterm/k8s/<source version>-r<RECIPE>/bin/kube-apiserver
+# and ~/.cache/gooseterm/k8s/current points at the build in use. With the cache and etcd present
+# this is a no-op that returns at once. A cold build takes about 4 minutes on 2 idle cores (8 on a
+# busy machine), ~1.3 GB RAM and ~2.3 GB of temporary disk, removed afterwards (the binary is
+# ~110 MB). Delete ~/.cache/gooseterm/k8s to rebuild, e.g. after Debian ships a new source version.
 set -euo pipefail
 CACHE=${GOOSETERM_K8S_CACHE:-$HOME/.cache/gooseterm/k8s}
+RECIPE=2   # bump when the build changes, so caches built the old way are rebuilt
+REFLECT2=/usr/share/gocode/src/github.com/modern-go/reflect2
 
 have_cache() {
-  [ -L "$CACHE/current" ] && [ -x "$CACHE/current/bin/kube-apiserver" ] && command -v etcd >/dev/null 2>&1 \
-    && command -v openssl >/dev/null 2>&1
+  [ -L "$CACHE/current" ] && [ -x "$CACHE/current/bin/kube-apiserver" ] \
+    && [ "$(cat "$CACHE/current/RECIPE" 2>/dev/null)" = "$RECIPE" ] \
+    && command -v etcd >/dev/null 2>&1 && command -v openssl >/dev/null 2>&1 \
+    && [ -d "$REFLECT2" ]
 }
 have_cache && exit 0
 
@@ -33,14 +37,14 @@ apt_update() {
   echo "30-kubernetes: apt-get update kept failing" >&2; return 1
 }
 need=()
-for pkg in golang-go etcd-server rsync make openssl; do
+for pkg in golang-go golang-github-modern-go-reflect2-dev etcd-server rsync make openssl; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done
 if [ ${#need[@]} -gt 0 ]; then
   apt_update
   apt_get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
-if [ -L "$CACHE/current" ] && [ -x "$CACHE/current/bin/kube-apiserver" ]; then
+if have_cache; then
   exit 0                     # only a package was missing
 fi
 
@@ -84,6 +88,14 @@ KUBE_GIT_VERSION='v$upstream'
 KUBE_GIT_MAJOR='$major'
 KUBE_GIT_MINOR='$minor'
 V
+# The tarball vendors github.com/modern-go/reflect2 v1.0.1, whose map iteration faults under Go 1.18
+# and later (the only Go in bookworm is 1.19): kube-apiserver then dies with SIGSEGV in
+# reflect2.UnsafeIterate on the first custom resource it stores. Debian ships the fixed v1.0.2
+# (golang-github-modern-go-reflect2-dev, API-compatible): build with its sources instead.
+vendored="$srcdir/vendor/github.com/modern-go/reflect2"
+[ -d "$vendored" ] || { echo "30-kubernetes: $vendored is missing" >&2; exit 1; }
+rm -f "$vendored"/*.go "$vendored"/*.s
+cp "$REFLECT2"/*.go "$REFLECT2"/*.s "$vendored"/
 # `go build -mod=vendor` alone fails on this tree; the Makefile route (hack/make-rules) works.
 echo "30-kubernetes: building kube-apiserver $upstream from Debian source $srcver (about 4 minutes)" >&2
 if ! (cd "$srcdir" && GOPROXY=off GOFLAGS= GO111MODULE=on CGO_ENABLED=0 GOCACHE="$WORK/gocache" \
@@ -92,10 +104,14 @@ if ! (cd "$srcdir" && GOPROXY=off GOFLAGS= GO111MODULE=on CGO_ENABLED=0 GOCACHE=
   echo "30-kubernetes: make WHAT=cmd/kube-apiserver failed (log above)" >&2
   exit 1
 fi
-dest="$CACHE/$srcver"
+dest="$CACHE/$srcver-r$RECIPE"
 mkdir -p "$dest/bin"
 cp "$srcdir/_output/bin/kube-apiserver" "$dest/bin/kube-apiserver.tmp"
 mv "$dest/bin/kube-apiserver.tmp" "$dest/bin/kube-apiserver"
 printf '%s\n' "$upstream" >"$dest/VERSION"
-ln -sfn "$srcver" "$CACHE/current.tmp" && mv -T "$CACHE/current.tmp" "$CACHE/current"
+printf '%s\n' "$RECIPE" >"$dest/RECIPE"
+ln -sfn "$srcver-r$RECIPE" "$CACHE/current.tmp" && mv -T "$CACHE/current.tmp" "$CACHE/current"
+for old in "$CACHE"/*; do    # builds of other source versions or recipes are dead weight now
+  if [ -d "$old" ] && [ ! -L "$old" ] && [ "$(basename "$old")" != "$srcver-r$RECIPE" ]; then rm -rf "$old"; fi
+done
 echo "30-kubernetes: cached $dest/bin/kube-apiserver" >&2

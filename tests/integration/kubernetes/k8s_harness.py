@@ -14,8 +14,8 @@ deployment controller and a kubelet would.
 from __future__ import annotations
 
 import base64
-import hashlib
 import ctypes
+import hashlib
 import os
 import signal
 import socket
@@ -29,7 +29,6 @@ from typing import Any
 
 import httpx
 import yaml
-
 from helpers.orgs import CONFIG, write_config
 
 CACHE = Path(os.environ.get("GOOSETERM_K8S_CACHE", Path.home() / ".cache" / "gooseterm" / "k8s"))
@@ -257,7 +256,9 @@ def start(run: Path) -> Cluster:
     def launch(name: str, argv: list[str]) -> tuple[subprocess.Popen, Path]:
         log = run / f"{name}.log"
         with open(log, "wb") as out:
-            proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, cwd=run, preexec_fn=_die_with_parent)
+            # preexec_fn only sets the parent-death signal: no locks, so safe enough even with threads.
+            proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, cwd=run,
+                                    preexec_fn=_die_with_parent)  # noqa: PLW1509
         procs.append(proc)
         return proc, log
 
@@ -339,6 +340,7 @@ def mesh_org(root: Path, namespace: str, mesh: dict | None = None, kubernetes: d
     services = {name: yaml.safe_load((CONFIG / "services" / f"{name}.yaml").read_text()) for name in EXAMPLE_SERVICES}
     config = write_config(root, services)
     org = yaml.safe_load((config / "org.yaml").read_text())
+    org["evidence_sources"] = {"local_files": {"dir": str(CONFIG / "evidence")}}  # the example's files
     org["mesh"] = {"namespace": namespace, **(mesh or {})}
     org["kubernetes"] = {**org.get("kubernetes", {}), **(kubernetes or {})}
     (config / "org.yaml").write_text(yaml.safe_dump(org, sort_keys=False))

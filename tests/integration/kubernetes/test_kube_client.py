@@ -193,9 +193,9 @@ def test_a_list_that_expires_mid_way_starts_over_once(cluster: Cluster, kubeconf
 
 
 def test_a_list_that_expires_twice_is_an_error(cluster: Cluster, kubeconfig: Path, many_configmaps: str) -> None:
-    with CompactingClient(load_kubeconfig(kubeconfig), cluster=cluster, compactions=2) as client:
-        with pytest.raises(KubeExpired, match="expired twice while paging"):
-            client.list(CONFIG_MAPS, many_configmaps, label_selector="set=paged", limit=3)
+    client = CompactingClient(load_kubeconfig(kubeconfig), cluster=cluster, compactions=2)
+    with client, pytest.raises(KubeExpired, match="expired twice while paging"):
+        client.list(CONFIG_MAPS, many_configmaps, label_selector="set=paged", limit=3)
     assert client.expired == 2
 
 
@@ -248,18 +248,18 @@ def test_a_closed_port_is_unavailable(cluster: Cluster, tmp_path: Path) -> None:
 @pytest.mark.parametrize(("text", "field"), [
     ("clusters: [\n  {name: a, cluster: {server: https://x}\n", "line 3"),
     ("apiVersion: v1\nkind: Config\ncurrent-context: nope\ncontexts: []\n", "contexts"),
-    ("kind: Config\ncurrent-context: c\ncontexts: [{name: c, context: {cluster: a, user: u}}]\n"
+    (("kind: Config\ncurrent-context: c\ncontexts: [{name: c, context: {cluster: a, user: u}}]\n"
      "clusters: [{name: a, cluster: {server: 'https://127.0.0.1:1'}}]\n"
-     "users: [{name: u, user: {client-certificate-data: 'bm90IGEgY2VydA==', client-key-data: '!!not base64!!'}}]\n",
+     "users: [{name: u, user: {client-certificate-data: 'bm90IGEgY2VydA==', client-key-data: '!!not base64!!'}}]\n"),
      "users[0].user.client-key-data"),
-    ("kind: Config\ncurrent-context: c\ncontexts: [{name: c, context: {cluster: a, user: u}}]\n"
-     "clusters: [{name: a, cluster: {certificate-authority: /nope}}]\nusers: [{name: u, user: {token: t}}]\n",
+    (("kind: Config\ncurrent-context: c\ncontexts: [{name: c, context: {cluster: a, user: u}}]\n"
+     "clusters: [{name: a, cluster: {certificate-authority: /nope}}]\nusers: [{name: u, user: {token: t}}]\n"),
      "clusters[0].cluster.server"),
-    ("kind: Config\ncurrent-context: c\ncontexts: [{name: c, context: {cluster: a, user: u}}]\n"
+    (("kind: Config\ncurrent-context: c\ncontexts: [{name: c, context: {cluster: a, user: u}}]\n"
      "clusters: [{name: a, cluster: {server: 'https://127.0.0.1:1'}}]\n"
-     "users: [{name: u, user: {exec: {command: aws}}}]\n", "users[0].user.exec"),
-    ("kind: Config\ncurrent-context: c\ncontexts: [{name: c, context: {cluster: a, user: ghost}}]\n"
-     "clusters: [{name: a, cluster: {server: 'https://127.0.0.1:1'}}]\n", "contexts[0].context.user"),
+     "users: [{name: u, user: {exec: {command: aws}}}]\n"), "users[0].user.exec"),
+    (("kind: Config\ncurrent-context: c\ncontexts: [{name: c, context: {cluster: a, user: ghost}}]\n"
+     "clusters: [{name: a, cluster: {server: 'https://127.0.0.1:1'}}]\n"), "contexts[0].context.user"),
     ("kind: Config\nclusters: {a: b}\n", "clusters"),
     ("- just\n- a list\n", "not a kubeconfig"),
 ])
