@@ -21,10 +21,13 @@ def _subject(origin: str, service: str | None) -> list[dict]:
              "title": service or "ledger"}]
 
 
-def assessment_results(origin: str, entries: list[Entry], service: str | None) -> dict:
-    """An OSCAL assessment-results document for the exported period (valid against NIST's schema)."""
+def assessment_results(origin: str, entries: list[Entry], service: str | None, period: tuple[str, str] | None = None) -> dict:
+    """An OSCAL assessment-results document for the exported period (valid against NIST's schema).
+
+    `period`: the times of the period's first and last entries (default: of `entries`).
+    """
     observations, findings = [], []
-    times = [e.time for e in entries] or ["1970-01-01T00:00:00Z"]
+    times = list(period) if period else [e.time for e in entries] or ["1970-01-01T00:00:00Z"]
     for e in entries:
         if service and e.service != service:
             continue

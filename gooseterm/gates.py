@@ -7,6 +7,7 @@ a validator is an `error` result, never a pass.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -271,6 +272,7 @@ class GateResult:
     reason: str
     checks: list[dict] = field(default_factory=list)
     evidence: list[str] = field(default_factory=list)
+    duration_ms: float | None = None
 
     @property
     def blocks(self) -> bool:
@@ -280,11 +282,16 @@ class GateResult:
     def to_json(self) -> dict:
         """JSON form, as recorded in the ledger."""
         return {"gate": self.name, "type": str(self.type), "result": str(self.result), "reason": self.reason,
-                "checks": self.checks, "evidence": self.evidence}
+                "checks": self.checks, "evidence": self.evidence, "duration_ms": self.duration_ms}
+
+
+timer = time.perf_counter
+"""Seconds for gate durations (a seam: tests freeze it when two ledgers must come out byte-identical)."""
 
 
 def evaluate(requirement: Gate | Rule, ctx: GateContext) -> GateResult:
-    """Run a gate (one validator) or a rule (several checks); exceptions become `error`."""
+    """Run a gate (one validator) or a rule (several checks); exceptions become `error`. Timed."""
+    started = timer()
     checks, results, evidence = [], [], []
     for check in requirement.checks:
         fn = VALIDATORS.get(check.validator)
@@ -304,7 +311,8 @@ def evaluate(requirement: Gate | Rule, ctx: GateContext) -> GateResult:
         reason = checks[0]["reason"]
     else:
         reason = "; ".join(f"{c['validator']}: {c['reason']}" for c in checks if c["result"] == str(result))
-    return GateResult(requirement.name, requirement.type, result, reason, checks, evidence)
+    duration_ms = round((timer() - started) * 1000, 3)
+    return GateResult(requirement.name, requirement.type, result, reason, checks, evidence, duration_ms)
 
 
 def evaluate_transition(org: OrgConfig, source: str, target: str, ctx: GateContext) -> list[GateResult]:

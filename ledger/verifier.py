@@ -602,10 +602,15 @@ def _signature_faults(seq: int, env: Envelope, keys: dict[str, TrustedKey]) -> t
     return faults, frozenset(good)
 
 
-def _check_rows(rows, prev_chain: bytes | None, origin: str, ledger_pub: bytes, keys: dict[str, TrustedKey]) -> _ChunkResult:
-    """Check a run of consecutive rows: leaf, columns, chain, row signature, statement signatures."""
+def _check_rows(rows, prev_chain: bytes | None, origin: str, ledger_pub: bytes, keys: dict[str, TrustedKey],
+                records: list | None = None) -> _ChunkResult:
+    """Check a run of consecutive rows: leaf, columns, chain, row signature, statement signatures.
+
+    `records`: the leaves already decoded by the caller, row by row (a bundle's worker decodes each
+    once); None decodes them here.
+    """
     out = _ChunkResult()
-    for seq, time, kind, service, promotion, leaf, stored_leaf_hash, chain, row_sig in rows:
+    for i, (seq, time, kind, service, promotion, leaf, stored_leaf_hash, chain, row_sig) in enumerate(rows):
         out.rows += 1
         if leaf_hash(leaf) != stored_leaf_hash:
             out.faults.append(Fault("leaf_modified", seq, "entry bytes do not hash to the stored leaf hash"))
@@ -615,7 +620,7 @@ def _check_rows(rows, prev_chain: bytes | None, origin: str, ledger_pub: bytes, 
         if not ed25519_verify(ledger_pub, row_sig, row_message(origin, seq, chain)):
             out.faults.append(Fault("row_signature_bad", seq, "ledger key signature over (origin, seq, chain) is invalid"))
         try:
-            record = json.loads(leaf)
+            record = records[i] if records is not None and records[i] is not None else json.loads(leaf)
             env = parse_envelope(record["envelope"])
             claimed = record["seq"]
             columns = (record["time"], record["kind"], record["service"], record["promotion"])
@@ -1072,67 +1077,153 @@ class BundleFiles:
         return (self.path / name).read_bytes()
 
 
-_bundle_rows: list[tuple] = []
+BUNDLE_CHUNK = 1 << 12  # lines per task; a power of two, so a full chunk of a complete bundle is one Merkle node
+_bundle: dict = {}  # the bundle's lines and what the checks need, set before the workers fork
 
 
-def _verify_bundle_chunk(bounds: tuple[int, int]) -> _ChunkResult:
-    """Check rows [start, stop) of the loaded bundle, resetting the chain at every gap in seq."""
+@dataclass
+class _BundleChunk(_ChunkResult):
+    """A chunk's checks plus what only the whole bundle can judge: seqs in line order, trust entries
+    seen, blobs cited within the selection, and the chunk's Merkle subtree (or its leaf hashes)."""
+
+    seqs: list[int] = field(default_factory=list)
+    trust: list[tuple[int, int, str]] = field(default_factory=list)  # (line, seq, kind)
+    refs: set[str] = field(default_factory=set)
+    subtree: bytes | None = None
+    hashes: list[bytes] = field(default_factory=list)
+
+
+def _parse_row_line(meta: bytes) -> tuple[int, bytes, bytes, bytes, list[bytes]] | None:
+    """A rows.jsonl line: (seq, leaf hash, chain, row signature, inclusion proof), or None."""
+    try:
+        m = json.loads(meta)
+        return (int(m["seq"]), *(base64.b64decode(m[k]) for k in ("leaf_hash", "chain", "row_sig")),
+                [base64.b64decode(p) for p in m.get("proof", [])])
+    except (ValueError, KeyError, TypeError, binascii.Error):
+        return None
+
+
+def _verify_bundle_chunk(bounds: tuple[int, int]) -> _BundleChunk:
+    """Check lines [start, stop) of the loaded bundle: each line is parsed here, once, in the worker;
+    the chain restarts at every gap in seq (a partial export has several runs)."""
     start, stop = bounds
-    ctx = _worker_ctx
-    merged = _ChunkResult()
-    run: list[tuple] = []
-    prev = _bundle_rows[start - 1] if start else None
-
-    def flush(run: list[tuple], before: tuple | None) -> None:
-        if not run:
-            return
-        first = run[0][0]
-        prev_chain = GENESIS_CHAIN if first == 0 else (before[7] if before and before[0] == first - 1 else None)
-        _merge(merged, _check_rows(run, prev_chain, ctx["origin"], ctx["ledger_pub"], ctx["keys"]))
-
-    before = prev
-    for row in _bundle_rows[start:stop]:
-        if run and row[0] != run[-1][0] + 1:
-            flush(run, before)
-            before, run = run[-1], []
-        run.append(row)
-    flush(run, before)
-    return merged
-
-
-def _load_bundle_rows(files: BundleFiles, report: Report) -> list[tuple]:
-    """Pair entries.jsonl (exact leaf bytes) with rows.jsonl into the row tuples the checks take."""
-    leaves = (files.read(ENTRIES) or b"").split(b"\n")
-    metas = (files.read(ROWS) or b"").split(b"\n")
-    leaves = leaves[:-1] if leaves and leaves[-1] == b"" else leaves
-    metas = metas[:-1] if metas and metas[-1] == b"" else metas
-    if len(leaves) != len(metas):
-        report.faults.append(Fault("leaf_modified", None, f"{ENTRIES} has {len(leaves)} lines but {ROWS} has {len(metas)}"))
-    rows = []
-    for n, (leaf, meta) in enumerate(zip(leaves, metas), 1):
-        try:
-            m = json.loads(meta)
-            seq = int(m["seq"])
-            lh, chain, sig = (base64.b64decode(m[k]) for k in ("leaf_hash", "chain", "row_sig"))
-            proof = [base64.b64decode(p) for p in m.get("proof", [])]
-        except (ValueError, KeyError, TypeError, binascii.Error):
-            report.faults.append(Fault("leaf_modified", None, f"{ROWS} line {n} is not a row record"))
+    b = _bundle
+    leaves, metas, cp = b["leaves"], b["metas"], b["checkpoint"]
+    first, last, service = b["range"]
+    out = _BundleChunk()
+    rows: list[tuple] = []
+    records: list[object] = []
+    for n in range(start, stop):
+        meta = _parse_row_line(metas[n])
+        if meta is None:
+            out.faults.append(Fault("leaf_modified", None, f"{ROWS} line {n + 1} is not a row record"))
             continue
+        seq, lh, chain, sig, proof = meta
+        leaf = leaves[n]
         try:
-            rec = json.loads(leaf)
-            cols = (rec.get("time"), rec.get("kind"), rec.get("service"), rec.get("promotion"))
+            record = json.loads(leaf)
+            cols = (record.get("time"), record.get("kind"), record.get("service"), record.get("promotion"))
         except (ValueError, AttributeError):
-            cols = (None, None, None, None)
-        rows.append((seq, *cols, leaf, lh, chain, sig, proof))
-    return rows
+            record, cols = None, (None, None, None, None)
+        out.seqs.append(seq)
+        if cols[1] in TRUST_KINDS:
+            out.trust.append((n, seq, cols[1]))
+        if isinstance(record, dict) and first <= seq <= last and (service is None or cols[2] == service):
+            refs = record.get("blobs") or ()
+            out.refs.update(r for r in refs if isinstance(r, str))
+        if not b["complete"]:
+            try:
+                verify_inclusion(seq, cp.size, lh, proof, cp.root)
+            except ProofError as exc:
+                out.faults.append(Fault("leaf_modified", seq, f"entry is not in the checkpoint's tree ({exc})"))
+        rows.append((seq, *cols, leaf, lh, chain, sig))
+        records.append(record)
+    before = _parse_row_line(metas[start - 1]) if start else None
+
+    def flush(lo: int, hi: int, before_seq: int | None, before_chain: bytes | None) -> None:
+        if lo == hi:
+            return
+        head = rows[lo][0]
+        prev_chain = GENESIS_CHAIN if head == 0 else (before_chain if before_seq == head - 1 else None)
+        _merge(out, _check_rows(rows[lo:hi], prev_chain, b["origin"], b["ledger_pub"], b["keys"], records[lo:hi]))
+
+    lo = 0
+    before_seq, before_chain = (before[0], before[2]) if before else (None, None)
+    for i in range(1, len(rows)):
+        if rows[i][0] != rows[i - 1][0] + 1:
+            flush(lo, i, before_seq, before_chain)
+            before_seq, before_chain, lo = rows[i - 1][0], rows[i - 1][7], i
+    flush(lo, len(rows), before_seq, before_chain)
+    hashes = [r[6] for r in rows]
+    if b["complete"]:
+        if len(rows) == BUNDLE_CHUNK and start % BUNDLE_CHUNK == 0 and out.seqs == list(range(start, stop)):
+            out.subtree = root_from_leaf_hashes(hashes)
+        else:
+            out.hashes = hashes
+    return out
+
+
+def _merge_bundle(into: _BundleChunk, r: _BundleChunk) -> None:
+    _merge(into, r)
+    into.seqs += r.seqs
+    into.trust += r.trust
+    into.refs |= r.refs
+
+
+def _complete_root(results: list[_BundleChunk]) -> bytes:
+    """The Merkle root from the chunks' subtrees (full chunks) and leaf hashes (the last one)."""
+    level = BUNDLE_CHUNK.bit_length() - 1
+    stack: list[tuple[int, bytes]] = []
+
+    def push(height: int, node: bytes) -> None:
+        while stack and stack[-1][0] == height:
+            node = node_hash(stack.pop()[1], node)
+            height += 1
+        stack.append((height, node))
+
+    for r in results:
+        if r.subtree is not None:
+            push(level, r.subtree)
+        for h in r.hashes:
+            push(0, h)
+    if not stack:
+        return EMPTY_ROOT
+    node = stack.pop()[1]
+    while stack:
+        node = node_hash(stack.pop()[1], node)
+    return node
+
+
+def _run_bundle_chunks(chunks: list[tuple[int, int]], jobs: int, progress, total: int) -> list[_BundleChunk]:
+    import multiprocessing
+
+    results: list[_BundleChunk] = []
+    done = 0
+    if jobs > 1 and len(chunks) > 1:
+        with multiprocessing.get_context("fork").Pool(jobs) as pool:
+            for r in pool.imap(_verify_bundle_chunk, chunks):  # in order: seqs and subtrees are positional
+                results.append(r)
+                done += r.rows
+                if progress:
+                    progress(done, total)
+    else:
+        for c in chunks:
+            results.append(_verify_bundle_chunk(c))
+            done += results[-1].rows
+            if progress:
+                progress(done, total)
+    return results
+
+
+def _split_lines(data: bytes | None) -> list[bytes]:
+    lines = (data or b"").split(b"\n")
+    return lines[:-1] if lines and lines[-1] == b"" else lines
 
 
 def verify_bundle(
     path: str, trusted_checkpoint: bytes | None = None, ledger_vkey: str | None = None, jobs: int = 1, progress=None
 ) -> Report:
     """Verify an audit bundle (folder or zip) with the same fault classes as a ledger file."""
-    import multiprocessing
-
     report = Report(source=str(path))
     try:
         files = BundleFiles(path)
@@ -1167,8 +1258,11 @@ def verify_bundle(
     for name in files.names():
         if name not in listed and name not in (MANIFEST, MANIFEST_NOTE):
             report.faults.append(Fault("bundle_file_mismatch", None, f"{name} is not listed in the manifest"))
+    kept: dict[str, bytes | None] = {}
     for name, digest in sorted(listed.items()):
         data = files.read(name)
+        if name in (ENTRIES, ROWS):
+            kept[name] = data  # read (and for a zip, inflated) once
         if data is None:
             report.faults.append(Fault("bundle_file_mismatch", None, f"{name} is listed in the manifest but missing"))
         elif hashlib.sha256(data).hexdigest() != digest:
@@ -1185,45 +1279,64 @@ def verify_bundle(
     report.size, report.root = cp.size, cp.root
     report.checkpoints_checked += 1
 
-    rows = _load_bundle_rows(files, report)
-    seqs = [r[0] for r in rows]
+    leaves = _split_lines(kept[ENTRIES] if ENTRIES in kept else files.read(ENTRIES))
+    metas = _split_lines(kept[ROWS] if ROWS in kept else files.read(ROWS))
+    kept.clear()
+    if len(leaves) != len(metas):
+        report.faults.append(Fault("leaf_modified", None, f"{ENTRIES} has {len(leaves)} lines but {ROWS} has {len(metas)}"))
+    lines = min(len(leaves), len(metas))
     first, last = manifest.get("range", [0, -1])
+    complete = bool(manifest.get("complete"))
+    sel_service = (manifest.get("selection") or {}).get("service")
+
+    # Trust entries decide which keys were valid when, so they come before the signature checks:
+    # found here by a quick look for their kind, then confirmed by the workers' full parse of every
+    # line (an entry that hid its kind from the quick look makes the checks run again).
+    trust = []
+    for n in range(lines):
+        if b"ledger." in leaves[n]:
+            meta = _parse_row_line(metas[n])
+            try:
+                kind = json.loads(leaves[n]).get("kind")
+            except (ValueError, AttributeError):
+                continue
+            if meta is not None and kind in TRUST_KINDS:
+                trust.append((n, meta[0], kind))
+    chunks = [(a, min(a + BUNDLE_CHUNK, lines)) for a in range(0, lines, BUNDLE_CHUNK)]
+    global _bundle
+    try:
+        for _ in range(2):
+            timeline = Report(source=report.source)
+            keys = _trust_timeline([(seq, kind, leaves[n]) for n, seq, kind in trust], origin, ledger_key, timeline)
+            _bundle = {"leaves": leaves, "metas": metas, "checkpoint": cp, "range": (first, last, sel_service),
+                       "complete": complete, "origin": origin, "ledger_pub": ledger_key.public_key, "keys": keys}
+            results = _run_bundle_chunks(chunks, jobs, progress, lines)
+            seen = [t for r in results for t in r.trust]
+            if seen == trust:
+                break
+            trust = seen
+    finally:
+        _bundle = {}
+    merged = _BundleChunk()
+    for r in results:
+        _merge_bundle(merged, r)
+    report.faults += timeline.faults + merged.faults
+
+    seqs = merged.seqs
     present = set(seqs)
     for s in range(first, last + 1):
         if s not in present:
             report.faults.append(Fault("row_deleted", s, f"seq {s} of the exported range {first}..{last} is missing"))
             break
     if len(present) != len(seqs):
-        seen: set[int] = set()
-        dup = next(s for s in seqs if s in seen or seen.add(s))
+        seen_seqs: set[int] = set()
+        dup = next(s for s in seqs if s in seen_seqs or seen_seqs.add(s))
         report.faults.append(Fault("row_inserted", dup, f"seq {dup} appears more than once"))
     if seqs != sorted(seqs):
         bad = next(i for i in range(1, len(seqs)) if seqs[i] < seqs[i - 1])
         report.faults.append(Fault("row_reordered", seqs[bad], f"seq {seqs[bad]} comes after seq {seqs[bad - 1]}"))
     if any(s >= cp.size for s in seqs):
         report.faults.append(Fault("row_inserted", max(seqs), f"seq {max(seqs)} lies beyond the checkpoint's {cp.size} entries"))
-
-    trust = [(r[0], r[2], r[5]) for r in rows if r[2] in TRUST_KINDS]
-    keys = _trust_timeline(trust, origin, ledger_key, report)
-    global _bundle_rows
-    _bundle_rows = [r[:9] for r in rows]
-    chunks = [(a, min(a + CHUNK_ROWS, len(rows))) for a in range(0, len(rows), CHUNK_ROWS)]
-    args = ("", origin, ledger_key.public_key, keys)
-    merged = _ChunkResult()
-    if jobs > 1 and len(chunks) > 1:
-        with multiprocessing.get_context("fork").Pool(jobs, initializer=_worker_init, initargs=args) as pool:
-            for r in pool.imap_unordered(_verify_bundle_chunk, chunks):
-                _merge(merged, r)
-                if progress:
-                    progress(merged.rows, len(rows))
-    else:
-        _worker_init(*args)
-        for c in chunks:
-            _merge(merged, _verify_bundle_chunk(c))
-            if progress:
-                progress(merged.rows, len(rows))
-    _bundle_rows = []
-    report.faults += merged.faults
     _classify_misplaced(merged.misplaced, report)
     _check_quorums(merged.approvals, merged.quorums, merged.requests, report)
 
@@ -1232,40 +1345,27 @@ def verify_bundle(
     except (ValueError, AttributeError, binascii.Error):
         proofs = {}
         report.faults.append(Fault("bundle_file_mismatch", None, f"{CONSISTENCY} is unreadable"))
+    root_at = None
+    if complete and seqs == list(range(cp.size)):
+        if _complete_root(results) != cp.root:
+            report.faults.append(Fault("checkpoint_root_mismatch", cp.size - 1, "the entries do not produce the checkpoint's root"))
+
+        def root_at(size: int) -> bytes:
+            """Every leaf is here: a root at any size comes from the leaves themselves."""
+            return _roots_of(((_parse_row_line(m) or (0, b""))[1:2] for m in metas), {size}).get(size, b"")
+
     notes = [(files.read(n) or b"", False) for n in sorted(files.names()) if n.startswith("checkpoints/") and n.endswith(".note")]
     notes += [(trusted_checkpoint, True)] if trusted_checkpoint is not None else []
-    roots = None
-    if manifest.get("complete"):
-        if seqs == list(range(cp.size)):
-            # Every leaf is here: roots at the older checkpoints' sizes come from the leaves themselves.
-            sizes = {cp.size}
-            for note, _ in notes:
-                try:
-                    sizes.add(parse_checkpoint(split_note(note).text).size)
-                except NoteError:
-                    pass
-            roots = _roots_of(((r[6],) for r in rows), {n for n in sizes if n <= cp.size})
-            if roots.get(cp.size) != cp.root:
-                report.faults.append(Fault("checkpoint_root_mismatch", cp.size - 1, "the entries do not produce the checkpoint's root"))
-    else:
-        for r in rows:
-            try:
-                verify_inclusion(r[0], cp.size, r[6], r[9], cp.root)
-            except ProofError as exc:
-                report.faults.append(Fault("leaf_modified", r[0], f"entry is not in the checkpoint's tree ({exc})"))
-    for note, trusted in notes:
-        _check_bundle_checkpoint(note, cp, proofs, roots, ledger_key, report, trusted=trusted)
-
-    sel_service = (manifest.get("selection") or {}).get("service")
-    in_scope = [r for r in rows if first <= r[0] <= last and (sel_service is None or r[3] == sel_service)]
-    _check_bundle_blobs(files, in_scope, set(manifest.get("archived_blobs", [])), report)
+    for note_bytes, trusted in notes:
+        _check_bundle_checkpoint(note_bytes, cp, proofs, root_at, ledger_key, report, trusted=trusted)
+    _check_bundle_blobs(files, merged.refs, set(manifest.get("archived_blobs", [])), report)
     return report
 
 
-def _check_bundle_checkpoint(note: bytes, cp: Checkpoint, proofs: dict, roots: dict[int, bytes] | None,
-                             ledger_key: NoteVerifier, report: Report, trusted: bool) -> None:
-    """An older (or auditor-held) checkpoint against the bundle's: by the roots the leaves give when
-    the bundle is complete, else by the consistency proof the bundle carries (RFC 9162 2.1.4.2)."""
+def _check_bundle_checkpoint(note: bytes, cp: Checkpoint, proofs: dict, root_at, ledger_key: NoteVerifier,
+                             report: Report, trusted: bool) -> None:
+    """An older (or auditor-held) checkpoint against the bundle's: by the consistency proof the bundle
+    carries (RFC 9162 2.1.4.2), or, in a complete bundle without one, by the root the leaves give."""
     label = "trusted checkpoint" if trusted else "checkpoint"
     code = "checkpoint_inconsistent" if trusted else "checkpoint_root_mismatch"
     try:
@@ -1283,29 +1383,23 @@ def _check_bundle_checkpoint(note: bytes, cp: Checkpoint, proofs: dict, roots: d
         report.faults.append(Fault("tail_truncated", cp.size, f"{label} covers {old.size} entries, the bundle's checkpoint {cp.size}"))
     elif old.size == 0:
         return
-    elif roots is not None:
-        if roots.get(old.size) != old.root:
-            report.faults.append(Fault(code, old.size - 1, f"{label} of size {old.size} has a root the entries do not produce"))
     elif old.size == cp.size:
         if old.root != cp.root:
             report.faults.append(Fault(code, cp.size - 1, f"{label} of the same size has another root (fork)"))
-    elif old.size not in proofs:
-        report.faults.append(Fault(code, old.size - 1, f"the bundle carries no consistency proof from {label} size {old.size}"))
-    else:
+    elif old.size in proofs:
         try:
             verify_consistency(old.size, cp.size, proofs[old.size], old.root, cp.root)
         except ProofError as exc:
             report.faults.append(Fault(code, old.size - 1, f"{label} of size {old.size} is not a prefix of the bundle's tree ({exc})"))
+    elif root_at is not None:
+        if root_at(old.size) != old.root:
+            report.faults.append(Fault(code, old.size - 1, f"{label} of size {old.size} has a root the entries do not produce"))
+    else:
+        report.faults.append(Fault(code, old.size - 1, f"the bundle carries no consistency proof from {label} size {old.size}"))
 
 
-def _check_bundle_blobs(files: BundleFiles, rows: list[tuple], archived: set[str], report: Report) -> None:
-    """Every blob file hashes to its name; every blob the exported entries cite is present or archived."""
-    refs: set[str] = set()
-    for r in rows:
-        try:
-            refs.update(json.loads(r[5]).get("blobs") or ())
-        except (ValueError, AttributeError):
-            pass
+def _check_bundle_blobs(files: BundleFiles, refs: set[str], archived: set[str], report: Report) -> None:
+    """Every blob file hashes to its name; every blob the selected entries cite is present or archived."""
     for name in files.names():
         data = files.read(name) if name.startswith("blobs/") else None
         if data is None:  # not a blob, or a link or duplicate already reported

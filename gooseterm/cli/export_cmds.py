@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import signal
 import sys
+import threading
 from pathlib import Path
 
 import click
@@ -145,3 +147,35 @@ def restore(ctx: Context, file: Path, force: bool, allow_rollback: bool, jobs: i
             "rollback": "rolled back", "live_invalid": "replaced the ledger that did not verify"}[plan.relation]
     emit(as_json, {"ledger": str(live), "size": plan.copy_size, "previous_size": plan.live_size, "relation": plan.relation},
          f"{what}: {live} now has the {plan.copy_size} entries of {file}")
+
+
+@main.command()
+@click.option("--listen", default="127.0.0.1:9464", show_default=True, metavar="HOST:PORT",
+              help="Where to serve /metrics (port 0: any free port).")
+@click.option("--refresh", type=click.FloatRange(min=0), default=0, show_default=True,
+              help="Seconds between reads of the ledger; 0 reads it at every scrape.")
+@pass_ctx
+def exporter(ctx: Context, listen: str, refresh: float):
+    """Serve the ledger's state as Prometheus metrics, read-only, until stopped.
+
+    compliance_state, promotion_status and service_dependencies answer the plan's dashboard
+    queries (exports/grafana/); also the ledger's size, the last `gooseterm verify` and gate durations.
+    """
+    from ..exporter import serve
+
+    host, _, port = listen.rpartition(":")
+    if not host or not port.isdigit():
+        raise GoosetermError(f"--listen {listen!r}: want HOST:PORT, e.g. 127.0.0.1:9464")
+    ctx.workspace.open_ledger().close()  # no ledger, or not one: say so now, not at the first scrape
+    server, bound = serve(ctx.workspace, host, int(port), refresh)
+    click.echo(f"serving {ctx.settings.ledger_path} as metrics on http://{host}:{bound}/metrics (Ctrl-C stops)")
+    sys.stdout.flush()
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        while not stop.wait(1):
+            pass
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.shutdown()

@@ -19,6 +19,7 @@ from ledger.verifier import FAULT_CLASSES, NoteError, parse_checkpoint, parse_vk
 
 from ..errors import EXIT_REFUSED, EXIT_USAGE, GoosetermError, Refusal
 from ..kinds import check_appendable
+from ..verification_record import record_verification
 from . import Context, emit, json_option, main, pass_ctx, read_input
 
 JSONL_BATCH = 2000
@@ -325,6 +326,7 @@ def verify(ctx: Context, target: Path | None, trusted_checkpoint: Path | None, l
             bar.__exit__(None, None, None)
     if archives:
         verify_archives(report, path, list(archives), ledger_vkey)
+    record_verification(ctx.settings, path, report)
 
     def text() -> str:
         head = f"{path}: {'VALID' if report.ok else 'INVALID'}  size {report.size}  checkpoints {report.checkpoints_checked}  blobs {report.blobs_checked} (+{report.blobs_archived} archived)"

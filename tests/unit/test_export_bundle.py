@@ -34,8 +34,19 @@ from helpers.exports import (
 from helpers.orgs import EVIDENCE, clone_home
 from jsonschema import Draft7Validator, FormatChecker, ValidationError, validators
 
+from gooseterm import gates
+from ledger import verifier
 from ledger.signing import Signer, canonical_json, sign_note
-from ledger.verifier import leaf_hash, manifest_note_body, parse_checkpoint, split_note
+from ledger.verifier import (
+    Checkpoint,
+    chain_hash,
+    leaf_hash,
+    manifest_note_body,
+    parse_checkpoint,
+    root_from_leaf_hashes,
+    row_message,
+    split_note,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 OSCAL_SCHEMA = REPO / "tests" / "fixtures" / "oscal" / "oscal_assessment-results_schema.json"
@@ -332,13 +343,17 @@ def test_the_same_ledger_gives_the_same_bundle_byte_for_byte(demo: Path, tmp_pat
             shutil.rmtree(p) if p.is_dir() else p.unlink()
 
 
-def test_a_second_ledger_built_from_the_same_keys_and_clock_gives_the_same_bundle(demo: Path, tmp_path: Path) -> None:
-    again = tmp_path / "again"
+def test_a_second_ledger_built_from_the_same_keys_and_clock_gives_the_same_bundle(
+    demo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(gates, "timer", lambda: 0.0)  # gate durations are measured: freeze them too
+    first, again = tmp_path / "first", tmp_path / "again"
+    shutil.copytree(demo / "keys", first / "keys")
     shutil.copytree(demo / "keys", again / "keys")
+    make_demo(first)
     make_demo(again)
-    assert (demo / "ledger.db").read_bytes() != b""  # two separate files...
-    one, two = export(demo, tmp_path / "1.zip"), export(again, tmp_path / "2.zip")
-    assert one.read_bytes() == two.read_bytes()  # ...one bundle
+    one, two = export(first, tmp_path / "1.zip"), export(again, tmp_path / "2.zip")
+    assert one.read_bytes() == two.read_bytes()
 
 
 # -- zip safety --------------------------------------------------------------------------------------
@@ -467,3 +482,39 @@ def test_the_audit_tree_layout_holds_the_plans_folders_for_service_c(demo: Path,
     assert sorted(s["person"] for s in signatures) == ["bob", "carol"]
     listed = json.loads((bundle / "manifest.json").read_bytes())["files"]
     assert all(str(p.relative_to(bundle)) in listed for p in (bundle / "audit").rglob("*") if p.is_file())
+
+
+# -- the verifier's quick look for trust entries -------------------------------------------------------
+
+
+def test_a_key_event_whose_kind_is_escaped_still_counts(demo: Path, full: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An insider (holding the ledger key) rewrites a key_added leaf with its kind JSON-escaped, the
+    same entry to a JSON reader, and re-signs everything. The verifier's quick look for trust entries
+    misses it; the workers' full parse notices, and the checks run again with the right keys."""
+    b = copy_bundle(full, tmp_path / "b")
+    with open_ledger(demo) as ledger:
+        signer, origin = ledger.signer, ledger.origin
+        seq = ledger.entries(kind="ledger.key_added")[1].seq
+    leaves, rows = lines(b, "entries.jsonl"), [json.loads(r) for r in lines(b, "rows.jsonl")]
+    leaves[seq] = leaves[seq].replace(b'"kind":"ledger.key_added"', b'"kind":"ledger\\u002ekey_added"')
+    assert b"ledger." not in leaves[seq]
+    chain = base64.b64decode(rows[seq - 1]["chain"])
+    for s in range(seq, len(rows)):
+        lh = leaf_hash(leaves[s].rstrip(b"\n"))
+        chain = chain_hash(chain, lh)
+        rows[s].update(leaf_hash=base64.b64encode(lh).decode(), chain=base64.b64encode(chain).decode(),
+                       row_sig=base64.b64encode(signer.sign(row_message(origin, s, chain))).decode())
+    write_lines(b, "entries.jsonl", leaves)
+    write_lines(b, "rows.jsonl", [canonical_json(r) + b"\n" for r in rows])
+    hashes = [base64.b64decode(r["leaf_hash"]) for r in rows]
+    (b / "checkpoint.note").write_bytes(sign_note(Checkpoint(origin, len(rows), root_from_leaf_hashes(hashes)).body(), [signer]))
+    shutil.rmtree(b / "checkpoints")
+    (b / "consistency.json").write_bytes(b"{}")
+    resign_manifest(b, signer, lambda m: m.update(files={n: h for n, h in m["files"].items() if not n.startswith("checkpoints/")}))
+    runs = []
+    real = verifier._run_bundle_chunks
+    monkeypatch.setattr(verifier, "_run_bundle_chunks", lambda *a: runs.append(1) or real(*a))
+    report = verifier.verify_bundle(str(b))
+    assert report.ok, report.by_class()
+    assert len(runs) == 2  # the quick look missed the key event; the second run had it
+    assert verify_both(demo, b) == {}
