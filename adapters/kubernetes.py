@@ -1,7 +1,7 @@
 """A small Kubernetes API client over httpx: kubeconfig or in-cluster credentials, paged lists,
 server-side apply, timeouts and retries, and errors that say what the server refused and why.
 
-Only what gooseterm reads and writes is here (get, list, apply, create, replace, delete); the
+Only what gooseterm reads and writes is here (get, list, apply, create, replace); the
 facts it reads from the objects are in adapters/kubefacts.py.
 """
 
@@ -509,14 +509,6 @@ class KubeClient:
         """Replace an object's whole content (its resourceVersion, if given, must be current)."""
         resource, namespace, name = _identity(obj)
         return self.request("PUT", resource.path(namespace, name), json=dict(obj)).json()
-
-    def delete(self, resource: Resource, name: str, namespace: str | None = None) -> bool:
-        """Delete an object; False when there was nothing to delete."""
-        try:
-            self.request("DELETE", resource.path(namespace, name))
-        except KubeNotFound:
-            return False
-        return True
 
     # the wire
 
