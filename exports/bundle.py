@@ -105,17 +105,24 @@ def _csv(rows: list[list], header: list[str]) -> bytes:
     return buf.getvalue().encode()
 
 
+def _predicate(leaf: bytes) -> dict:
+    """The statement's predicate, read without checking the envelope (verification does that)."""
+    statement = json.loads(base64.b64decode(json.loads(leaf)["envelope"]["payload"]))
+    return statement.get("predicate", {}) if isinstance(statement, dict) else {}
+
+
 def _summaries(entries: list[Entry], service: str | None) -> dict[str, bytes]:
     decisions, evidence = [], []
     for e in entries:
         if service and e.service != service:
             continue
-        p = e.predicate
         if e.kind.startswith(("promotion.", "approval.", "service.demoted")):
+            p = _predicate(e.leaf)
             reason = "; ".join(p.get("reasons", [])) or p.get("reason", "") or p.get("waiting_for", "")
             who = p.get("person") or p.get("requested_by") or ",".join(e.signers)
             decisions.append([e.seq, e.time, e.service or "", promotion_id(e) or "", e.kind, who, reason])
         elif e.kind.startswith("evidence."):
+            p = _predicate(e.leaf)
             evidence.append([e.seq, e.time, e.service or "", p.get("kind", ""), p.get("digest", ""), p.get("size", ""),
                              p.get("source", ""), p.get("collector", "")])
     return {
