@@ -12,8 +12,8 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .gates import VALIDATORS
-from .orgconfig import ConfigError, ConfigIssue, OrgConfig, TransitionKind, load_org
+from .workspace import load_checked_org
+from .orgconfig import ConfigError, ConfigIssue, OrgConfig, TransitionKind
 from .resolver import CycleError, DependencyGraph
 
 
@@ -43,7 +43,7 @@ class ConfigCheck:
 def check_config(path: Path) -> ConfigCheck:
     """Load `path` with gooseterm's registered validators; never raises ConfigError."""
     try:
-        return ConfigCheck(Path(path), load_org(path, validators=VALIDATORS))
+        return ConfigCheck(Path(path), load_checked_org(path))
     except ConfigError as exc:
         return ConfigCheck(Path(path), None, list(exc.issues))
 
@@ -132,7 +132,7 @@ def check_with_file(config_dir: Path, relative: str, text: str) -> OrgConfig:
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(text, encoding="utf-8")
         try:
-            org = load_org(scratch, validators=VALIDATORS)
+            org = load_checked_org(scratch)
         except ConfigError as exc:
             raise ConfigError(_moved(i, scratch, root) for i in exc.issues) from None
     return org.model_copy(update={"root": root})

@@ -1,7 +1,7 @@
 """Evidence intake: parse a file, store its bytes as a blob, append its typed statement.
 
-The latest evidence of each kind per service lives in the `evidence` projection, so gates read
-it without scanning history; every gate result names the digests it read.
+The latest evidence of each kind per service lives in the `evidence` projection (kept by the
+projector), so gates read it without scanning history; every gate result names the digests it read.
 """
 
 from __future__ import annotations
@@ -10,9 +10,10 @@ import hashlib
 from dataclasses import dataclass
 
 from adapters.evidence import EVIDENCE_KINDS, parse_evidence
-from ledger.store import Txn
+from ledger.store import Draft, Txn
 
-EVIDENCE_PROJECTION = "evidence"
+from .projections import EVIDENCE, evidence_key
+
 MEDIA_TYPES = {
     "junit": "application/xml",
     "sarif": "application/sarif+json",
@@ -44,11 +45,6 @@ class EvidenceRecord:
         return cls(**value)
 
 
-def evidence_key(service: str, kind: str) -> str:
-    """Projection key of a service's latest evidence of a kind."""
-    return f"{service}/{kind}"
-
-
 def record_evidence(
     txn: Txn, signer, service: str, kind: str, data: bytes, source: str, collector: str = "cli"
 ) -> EvidenceRecord:
@@ -59,20 +55,16 @@ def record_evidence(
     """
     facts = parse_evidence(kind, data, source).model_dump(mode="json")
     digest = txn.put_blob(data, MEDIA_TYPES.get(kind, "application/octet-stream"))
-    from ledger.store import Draft
-
     predicate = {"kind": kind, "digest": digest, "size": len(data), "source": source, "collector": collector, "facts": facts}
-    receipt = txn.append(Draft(f"evidence.{kind}", predicate, service=service, blobs=(digest,)), [signer])
-    record = EvidenceRecord(service, kind, digest, receipt.seq, receipt.time, source, collector, facts)
-    txn.project(EVIDENCE_PROJECTION, evidence_key(service, kind), record.__dict__, receipt.seq)
-    return record
+    txn.append(Draft(f"evidence.{kind}", predicate, service=service, blobs=(digest,)), [signer])
+    return EvidenceRecord.from_projection(txn.projection(EVIDENCE, evidence_key(service, kind)))
 
 
 def latest_evidence(read, service: str) -> dict[str, EvidenceRecord]:
     """The latest evidence per kind for a service; `read` is a Ledger or a Txn."""
     out = {}
     for kind in EVIDENCE_KINDS:
-        value = read.projection(EVIDENCE_PROJECTION, evidence_key(service, kind))
+        value = read.projection(EVIDENCE, evidence_key(service, kind))
         if value is not None:
             out[kind] = EvidenceRecord.from_projection(value)
     return out

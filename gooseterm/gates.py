@@ -74,6 +74,8 @@ class GateContext:
     accepted_breaks: frozenset[tuple[str, str]] = frozenset()
     sources: "object | None" = None
     """The live sources' circuit breakers (breaker.SourceHealth), when the caller keeps them."""
+    target: str | None = None
+    """The state the service is being promoted (or planned) to."""
 
 
 Validator = Callable[[GateContext, dict], Outcome]
@@ -186,8 +188,11 @@ def evidence_collected(ctx: GateContext, params: dict) -> Outcome:
 def dependencies_compliant(ctx: GateContext, params: dict) -> Outcome:
     """Every required dependency is compliant; optional ones that are not only warn."""
     check = ctx.graph.validate_compliance_state(ctx.service, ctx.states, ctx.org.states.compliant)
-    if not check.ok:
+    reviewed = [o.dependency for o in check.blocking if (ctx.service, o.dependency) in ctx.accepted_breaks]
+    if len(reviewed) < len(check.blocking):
         return Outcome(Result.FAIL, check.reason)
+    if reviewed:  # a cycle edge with a recorded review does not block; say so
+        return Outcome(Result.WARN, f"{check.reason} (cycle break reviewed for {', '.join(reviewed)})")
     if check.warnings:
         return Outcome(Result.WARN, check.reason)
     return Outcome(Result.PASS, check.reason)
@@ -197,7 +202,10 @@ def dependencies_compliant(ctx: GateContext, params: dict) -> Outcome:
 def approved_promotion(ctx: GateContext, params: dict) -> Outcome:
     """The approval policy is met (evaluated by the approvals module; a person decides)."""
     if ctx.approvals is None:
-        return Outcome(Result.INCONCLUSIVE, "waiting for approvals")
+        policy = ctx.org.approvals.policy_for(ctx.service, ctx.target) if ctx.target else None
+        if ctx.target and policy is None:
+            return Outcome(Result.PASS, "no approval policy applies")
+        return Outcome(Result.INCONCLUSIVE, f"needs {policy.required} approvals" if policy else "waiting for approvals")
     status = ctx.approvals
     return Outcome(Result.PASS if status.met else Result.INCONCLUSIVE, status.reason)
 
@@ -285,6 +293,17 @@ class GateResult:
                 "checks": self.checks, "evidence": self.evidence, "duration_ms": self.duration_ms}
 
 
+def run_validator(name: str, ctx: GateContext, params: dict) -> Outcome:
+    """Run one registered validator; an unknown name or an exception is an `error`, never a pass."""
+    fn = VALIDATORS.get(name)
+    if fn is None:
+        return Outcome(Result.ERROR, f"no validator named {name!r} is registered")
+    try:
+        return fn(ctx, params)
+    except Exception as exc:  # a broken validator must fail closed
+        return Outcome(Result.ERROR, f"{name} raised {type(exc).__name__}: {exc}")
+
+
 timer = time.perf_counter
 """Seconds for gate durations (a seam: tests freeze it when two ledgers must come out byte-identical)."""
 
@@ -294,14 +313,7 @@ def evaluate(requirement: Gate | Rule, ctx: GateContext) -> GateResult:
     started = timer()
     checks, results, evidence = [], [], []
     for check in requirement.checks:
-        fn = VALIDATORS.get(check.validator)
-        if fn is None:
-            outcome = Outcome(Result.ERROR, f"no validator named {check.validator!r} is registered")
-        else:
-            try:
-                outcome = fn(ctx, dict(check.params))
-            except Exception as exc:  # a broken validator must fail closed, never pass
-                outcome = Outcome(Result.ERROR, f"{check.validator} raised {type(exc).__name__}: {exc}")
+        outcome = run_validator(check.validator, ctx, dict(check.params))
         checks.append({"validator": check.validator, "result": str(outcome.result), "reason": outcome.reason,
                        **({"details": outcome.details} if outcome.details else {})})
         results.append(outcome.result)

@@ -1,8 +1,9 @@
 """Promotions, approvals, overrides and demotions: the compliance life cycle on the ledger.
 
 Every command runs in one ledger write transaction and re-checks its preconditions there, so
-two SREs promoting the same service at once get one promotion and one clear conflict. State
-lives in projections updated in the same transaction; the entries are the proof.
+two SREs promoting the same service at once get one promotion and one clear conflict. Commands
+only append entries; the projector (projections.py) derives current state from each entry in the
+same transaction, so state can always be rebuilt from the entries.
 """
 
 from __future__ import annotations
@@ -15,18 +16,15 @@ from adapters.evidence import parse_evidence
 from ledger.signing import Signer
 from ledger.store import Draft, Ledger, Txn
 
-from .approvals import approval_status, expires_at, groups_of, parse_time, policy_snapshot, refusal_for
+from .approvals import approval_status, expires_at, groups_of, parse_time, policy_snapshot, refusal_for, rejection_refusal_for
 from .errors import Conflict, GoosetermError, Refusal
 from .evidence import EvidenceRecord, evidence_digest, latest_evidence, record_evidence
-from .gates import GateContext, GateResult, Result, VALIDATORS, evaluate, evaluate_transition
+from .gates import GateContext, GateResult, Result, evaluate_transition, run_validator
 from .orgconfig import GateType, OrgConfig, TransitionKind
+from .projections import CYCLE_BREAK, PROMOTION, SERVICE, attach, promotion_id
 from .resolver import CycleError, DependencyGraph
 
-SERVICE = "service"
-PROMOTION = "promotion"
-CYCLE_BREAK = "cycle_break"
 OPEN_STATUSES = ("requested", "validating", "awaiting_approval", "approved")
-FINAL_STATUSES = ("promoted", "blocked", "rejected", "expired", "failed")
 
 # Evidence kinds whose failure on a compliant service is a violation, with the validator judging it.
 VIOLATION_CHECKS = {"junit": "all_tests_passing", "sarif": "sast_results_clean"}
@@ -59,6 +57,7 @@ class Orchestrator:
         self.health = health
         """The live sources' circuit breakers (breaker.SourceHealth) the gates consult, if any."""
         self.graph = DependencyGraph.from_services(org.services.values())
+        attach(ledger)
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -96,22 +95,25 @@ class Orchestrator:
         items = read.projection_items(CYCLE_BREAK)
         return frozenset((v["dependent"], v["dependency"]) for v in items.values())
 
-    def context(self, service: str, read=None, promotion: dict | None = None) -> GateContext:
-        """What the validators of `service` read, as of now."""
+    def context(self, service: str, read=None, promotion: dict | None = None, target: str | None = None) -> GateContext:
+        """What the validators of `service` read, as of now (for a promotion, or a planned move to target)."""
         read = read or self.ledger
         status = approval_status(promotion, self.now()) if promotion else None
         return GateContext(
             service=service, org=self.org, graph=self.graph, states=self.states(read),
             evidence=latest_evidence(read, service), ledger=self.ledger, now=self.now(), approvals=status,
             accepted_breaks=self.accepted_breaks(read), sources=self.health,
+            target=promotion["to"] if promotion else target,
         )
 
     def require_service(self, service: str) -> None:
+        """Refuse a service the org config does not have."""
         if service not in self.org.services:
             known = ", ".join(sorted(self.org.services))
             raise GoosetermError(f"unknown service {service!r}; the org config has {known}")
 
     def actor(self) -> Signer:
+        """The key this orchestrator signs with; a clear error when it has none."""
         if self.signer is None:
             raise GoosetermError("this command signs entries: run `gooseterm init` or pass --as NAME")
         return self.signer
@@ -127,9 +129,8 @@ class Orchestrator:
             if rec["onboarded_seq"] is not None:
                 raise Refusal(f"{service} was onboarded at seq {rec['onboarded_seq']}")
             ev = record_evidence(txn, me, service, "spec", spec, f"services/{service}.yaml", "cli")
-            r = txn.append(Draft("service.onboarded", {"service": service, "spec_digest": ev.digest, "by": me.name}, service=service, blobs=(ev.digest,)), [me])
-            rec.update(onboarded_seq=r.seq, onboarded_time=r.time, spec_digest=ev.digest, since_seq=r.seq)
-            txn.project(SERVICE, service, rec, r.seq)
+            body = {"service": service, "spec_digest": ev.digest, "by": me.name, "state": rec["state"]}
+            r = txn.append(Draft("service.onboarded", body, service=service, blobs=(ev.digest,)), [me])
         return Outcome(service, "onboarded", seqs=[ev.seq, r.seq], state=rec["state"])
 
     def add_evidence(self, service: str, kind: str, data: bytes, source: str, collector: str = "cli") -> tuple[EvidenceRecord, Outcome | None]:
@@ -151,21 +152,33 @@ class Orchestrator:
         with self.ledger.transaction() as txn:
             records = [record_evidence(txn, me, service, kind, data, source, *(own or [collector]))
                        for kind, data, source, *own in items]
+            self._void_open_promotions(txn, me, service, records)
             demotion = None
             if self.service(service, txn)["state"] == self.org.states.compliant:
                 ctx = self.context(service, txn)
                 for rec in records:
                     check = VIOLATION_CHECKS.get(rec.kind)
-                    result = VALIDATORS[check](ctx, {}) if check else None
+                    result = run_validator(check, ctx, {}) if check else None
                     if result is not None and result.result in (Result.FAIL, Result.ERROR):
                         why = f"new {rec.kind} evidence (seq {rec.seq}) fails {check}: {result.reason}"
                         demotion = self._demote(txn, service, why)
                         break
         return records, demotion
 
+    def _void_open_promotions(self, txn: Txn, me: Signer, service: str, records: list[EvidenceRecord]) -> None:
+        """New evidence voids the approvals of an open promotion: block it, so it can be requested again."""
+        digest = evidence_digest(latest_evidence(txn, service))
+        for p in list(txn.projection_items(PROMOTION).values()):
+            if p["service"] == service and p["status"] in OPEN_STATUSES and p["evidence_digest"] != digest:
+                seqs = ", ".join(str(r.seq) for r in records)
+                reason = f"new evidence (seq {seqs}) changed what approvers saw; request the promotion again"
+                self._finish(txn, me, p, "promotion.blocked", {"reasons": [reason]}, Outcome(service, ""))
+
     # -- promotion requests ----------------------------------------------------------------
 
     def _transition(self, current: str, target: str, service: str):
+        if target not in self.org.states.states:
+            raise GoosetermError(f"unknown state {target!r}; states are {', '.join(self.org.states.states)}")
         t = self.org.states.transition(current, target)
         if t is None or t.kind != TransitionKind.PROMOTION:
             allowed = [x.target for x in self.org.states.transitions_from(current) if x.kind == TransitionKind.PROMOTION]
@@ -188,8 +201,11 @@ class Orchestrator:
             raise Refusal(f"{service} is not onboarded; run `gooseterm onboard {service}` first")
         current = rec["state"]
         transition = self._transition(current, target, service)
-        for p in self.ledger.projection_items(PROMOTION).values():
-            if p["service"] == service and p["status"] in OPEN_STATUSES:
+        for p in list(txn.projection_items(PROMOTION).values()):
+            if p["service"] == service and p["status"] == "awaiting_approval" and p["policy"] and expires_at(p) <= self.now():
+                self._finish(txn, me, p, "promotion.expired", {"reasons": [f"no decision before {expires_at(p).isoformat()}"]},
+                             Outcome(service, ""))
+            elif p["service"] == service and p["status"] in OPEN_STATUSES:
                 raise Conflict(f"{service} already has open promotion {p['id']} ({p['status']}); approve, reject or override it first")
         evidence = latest_evidence(txn, service)
         digest = evidence_digest(evidence)
@@ -209,26 +225,19 @@ class Orchestrator:
             "requested_by": me.name,
             "policy": policy,
         }
-        r = txn.append(Draft("promotion.requested", request, service=service), [me])
-        pid = f"{service}-{r.seq}"
-        promo = {
-            "id": pid, "service": service, "from": current, "to": target, "status": "validating",
-            "requested_by": me.name, "requested_seq": r.seq, "requested_time": r.time,
-            "evidence_digest": digest, "policy": policy, "approvals": [], "gates": [], "reasons": [], "updated_seq": r.seq,
-        }
-        # The request entry was appended before the id existed; later entries carry the id.
-        txn.project(PROMOTION, pid, promo, r.seq)
+        pid = promotion_id(service, txn.size)  # named by the seq the request is about to take
+        r = txn.append(Draft("promotion.requested", request, service=service, promotion=pid), [me])
+        promo = self.promotion(pid, txn)
         out = Outcome(service, "validating", pid, seqs=[r.seq], state=current)
         self._run_gates(txn, me, promo, out)
         return out
 
     def _record_gates(self, txn: Txn, me: Signer, promo: dict, results: list[GateResult], out: Outcome) -> None:
-        promo["gates"] = []
         for g in results:
             body = {**g.to_json(), "transition": f"{promo['from']}->{promo['to']}"}
             r = txn.append(Draft("gate.result", body, service=promo["service"], promotion=promo["id"]), [me])
-            promo["gates"].append({**g.to_json(), "seq": r.seq})
             out.seqs.append(r.seq)
+        promo.update(self.promotion(promo["id"], txn))
         out.gates = promo["gates"]
 
     def _run_gates(self, txn: Txn, me: Signer, promo: dict, out: Outcome) -> None:
@@ -239,43 +248,59 @@ class Orchestrator:
         manual = [g for g in results if g.type == GateType.MANUAL and g.result != Result.PASS]
         if blocking:
             reasons = [f"{g.name}: {g.result} - {g.reason}" for g in blocking]
-            self._finish(txn, me, promo, "blocked", "promotion.blocked", {"reasons": reasons}, out)
+            self._finish(txn, me, promo, "promotion.blocked", {"reasons": reasons}, out)
         elif manual:
             status = ctx.approvals or approval_status(promo, ctx.now)
             body = {"waiting_for": status.reason, "expires_at": expires_at(promo).isoformat() if promo["policy"] else None}
-            self._finish(txn, me, promo, "awaiting_approval", "promotion.awaiting_approval", body, out)
+            self._finish(txn, me, promo, "promotion.awaiting_approval", body, out)
             out.reasons = [f"{g.name}: {g.reason}" for g in manual]
         else:
             self._promote(txn, me, promo, out, quorum=None)
 
-    def _finish(self, txn: Txn, me: Signer, promo: dict, status: str, kind: str, body: dict, out: Outcome) -> int:
+    def _finish(self, txn: Txn, me: Signer, promo: dict, kind: str, body: dict, out: Outcome) -> int:
+        """Append a promotion's next entry and refresh `promo` and `out` from the projection."""
         r = txn.append(Draft(kind, {"promotion": promo["id"], **body}, service=promo["service"], promotion=promo["id"]), [me])
-        promo["status"] = status
-        promo["updated_seq"] = r.seq
-        promo["reasons"] = body.get("reasons", promo["reasons"])
-        txn.project(PROMOTION, promo["id"], promo, r.seq)
-        out.status, out.reasons = status, list(promo["reasons"])
+        promo.update(self.promotion(promo["id"], txn))
+        out.status, out.reasons = promo["status"], list(promo["reasons"])
         out.seqs.append(r.seq)
         return r.seq
 
+    def _violations(self, txn: Txn, service: str) -> list[str]:
+        """What in the latest evidence would demote the service were it compliant (VIOLATION_CHECKS)."""
+        ctx = self.context(service, txn)
+        found = []
+        for kind, check in VIOLATION_CHECKS.items():
+            if kind in ctx.evidence:
+                result = run_validator(check, ctx, {})
+                if result.result in (Result.FAIL, Result.ERROR):
+                    found.append(f"{check}: {result.result} - {result.reason}")
+        return found
+
     def _promote(self, txn: Txn, me: Signer, promo: dict, out: Outcome, quorum: dict | None, override: dict | None = None) -> None:
-        body = {"from": promo["from"], "to": promo["to"]}
+        compliant = promo["to"] == self.org.states.compliant
+        # Compliance must agree with the evidence that earned it: evidence that would demote a
+        # compliant service at once keeps it out (unless an admin breaks glass).
+        violations = self._violations(txn, promo["service"]) if compliant and override is None else []
+        if violations:
+            self._finish(txn, me, promo, "promotion.failed", {"reasons": violations}, out)
+            return
+        body = {"from": promo["from"], "to": promo["to"], "compliant": compliant}
         if quorum:
             body["quorum"] = quorum
         if override:
             body["override"] = override
-        self._finish(txn, me, promo, "promoted", "promotion.promoted", body, out)
-        rec = self.service(promo["service"], txn)
-        rec.update(state=promo["to"], since_seq=promo["updated_seq"])
-        txn.project(SERVICE, promo["service"], rec, promo["updated_seq"])
+        self._finish(txn, me, promo, "promotion.promoted", body, out)
         out.state = promo["to"]
-        if promo["to"] == self.org.states.compliant:
-            for dependent in self.graph.dependents(promo["service"], transitive=True):
-                d = self.service(dependent, txn)
-                if d["at_risk"].pop(promo["service"], None) is not None:
-                    txn.project(SERVICE, dependent, d, promo["updated_seq"])
 
     # -- decisions on a promotion ----------------------------------------------------------
+
+    def _key_refusal(self, me: Signer) -> str | None:
+        """Why this key may not decide on promotions: it must be trusted with an approver or admin role."""
+        key = self.ledger.keys().get(me.keyid)
+        if key is None or not {"approver", "admin"} & set(key.roles):
+            roles = ", ".join(key.roles) if key else "none"
+            return f"key {me.keyid} is not trusted as an approver (its roles: {roles}); an admin adds it with --role approver"
+        return None
 
     def _open(self, txn: Txn, me: Signer, pid: str, out: Outcome) -> dict:
         promo = self.promotion(pid, txn)
@@ -283,7 +308,7 @@ class Orchestrator:
         if promo["status"] != "awaiting_approval":
             raise Refusal(f"promotion {pid} is {promo['status']}, not awaiting approval" + (f": {'; '.join(promo['reasons'])}" if promo["reasons"] else ""))
         if promo["policy"] and expires_at(promo) <= self.now():
-            self._finish(txn, me, promo, "expired", "promotion.expired", {"reasons": [f"no decision before {expires_at(promo).isoformat()}"]}, out)
+            self._finish(txn, me, promo, "promotion.expired", {"reasons": [f"no decision before {expires_at(promo).isoformat()}"]}, out)
             raise _Expired(promo)
         return promo
 
@@ -306,7 +331,10 @@ class Orchestrator:
 
     def _approve(self, txn: Txn, me: Signer, pid: str, out: Outcome) -> None:
         promo = self._open(txn, me, pid, out)
-        why = refusal_for(self.org, promo, me.name)
+        state = self.service(promo["service"], txn)["state"]
+        if state != promo["from"]:
+            raise Conflict(f"{promo['service']} is now {state}, no longer {promo['from']}; promotion {pid} cannot complete")
+        why = refusal_for(self.org, promo, me.name) or self._key_refusal(me)
         if why:
             raise Refusal(why)
         current = evidence_digest(latest_evidence(txn, promo["service"]))
@@ -317,22 +345,21 @@ class Orchestrator:
             )
         body = {"promotion": pid, "decision": "approve", "person": me.name, "groups": groups_of(self.org, me.name), "evidence_digest": promo["evidence_digest"]}
         r = txn.append(Draft("approval.granted", body, service=promo["service"], promotion=pid), [me])
-        promo["approvals"].append({**body, "seq": r.seq, "time": r.time, "keyid": me.keyid})
-        txn.project(PROMOTION, pid, promo, r.seq)
+        promo.update(self.promotion(pid, txn))
         out.seqs.append(r.seq)
         status = approval_status(promo, self.now())
         out.status, out.reasons = promo["status"], [status.reason]
         if not status.met:
             return
         quorum = {"required": promo["policy"]["required"], "approvals": [a["seq"] for a in status.counted], "evidence_digest": promo["evidence_digest"]}
-        self._finish(txn, me, promo, "approved", "promotion.approved", {"quorum": quorum}, out)
+        self._finish(txn, me, promo, "promotion.approved", {"quorum": quorum}, out)
         ctx = self.context(promo["service"], txn, promo)
         results = [g for g in evaluate_transition(self.org, promo["from"], promo["to"], ctx)]
         self._record_gates(txn, me, promo, results, out)
         failing = [g for g in results if g.blocks or (g.type == GateType.MANUAL and g.result != Result.PASS)]
         if failing:
             reasons = [f"{g.name}: {g.result} - {g.reason}" for g in failing]
-            self._finish(txn, me, promo, "failed", "promotion.failed", {"reasons": reasons}, out)
+            self._finish(txn, me, promo, "promotion.failed", {"reasons": reasons}, out)
         else:
             self._promote(txn, me, promo, out, quorum=quorum)
 
@@ -343,13 +370,13 @@ class Orchestrator:
 
         def act(txn: Txn, me: Signer, pid: str, out: Outcome) -> None:
             promo = self._open(txn, me, pid, out)
-            why = refusal_for(self.org, promo, me.name)
-            if why and "already approved" not in why:
-                raise Refusal(why.replace("approve", "reject"))
+            why = rejection_refusal_for(self.org, promo, me.name) or self._key_refusal(me)
+            if why:
+                raise Refusal(why)
             body = {"promotion": pid, "decision": "reject", "person": me.name, "groups": groups_of(self.org, me.name), "reason": reason}
             r = txn.append(Draft("approval.rejected", body, service=promo["service"], promotion=pid), [me])
             out.seqs.append(r.seq)
-            self._finish(txn, me, promo, "rejected", "promotion.rejected", {"reasons": [f"rejected by {me.name}: {reason}"]}, out)
+            self._finish(txn, me, promo, "promotion.rejected", {"reasons": [f"rejected by {me.name}: {reason}"]}, out)
 
         return self._decide(act, pid)
 
@@ -371,7 +398,15 @@ class Orchestrator:
             rec = self.service(promo["service"], txn)
             if rec["state"] != promo["from"]:
                 raise Conflict(f"{promo['service']} is now {rec['state']}, no longer {promo['from']}")
-            bypassed = [g["gate"] for g in promo["gates"] if g["result"] not in ("pass", "warn")]
+            for other in list(txn.projection_items(PROMOTION).values()):
+                if other["service"] == promo["service"] and other["status"] in OPEN_STATUSES and other["id"] != pid:
+                    self._finish(txn, me, other, "promotion.blocked", {"reasons": [f"superseded by the override of {pid}"]},
+                                 Outcome(promo["service"], ""))
+            # What is bypassed is what fails now, not at request time: evidence may have changed since.
+            ctx = self.context(promo["service"], txn, promo)
+            results = evaluate_transition(self.org, promo["from"], promo["to"], ctx)
+            self._record_gates(txn, me, promo, results, out)
+            bypassed = [g.name for g in results if g.blocks or (g.type == GateType.MANUAL and g.result != Result.PASS)]
             body = {"promotion": pid, "person": me.name, "reason": reason, "bypassed": bypassed}
             r = txn.append(Draft("promotion.overridden", body, service=promo["service"], promotion=pid), [me])
             out.seqs.append(r.seq)
@@ -400,17 +435,11 @@ class Orchestrator:
         body = {"service": service, "from": rec["state"], "to": target, "reason": reason, "at_risk": dependents}
         r = txn.append(Draft("service.demoted", body, service=service), [me])
         out = Outcome(service, "demoted", seqs=[r.seq], state=target, reasons=[reason])
-        rec.update(state=target, since_seq=r.seq)
-        txn.project(SERVICE, service, rec, r.seq)
-        for dependent in dependents:
-            d = self.service(dependent, txn)
-            d["at_risk"][service] = f"{service} demoted at seq {r.seq}: {reason}"
-            txn.project(SERVICE, dependent, d, r.seq)
-            for p in list(self.ledger.projection_items(PROMOTION).values()):
-                if p["service"] == dependent and p["status"] in OPEN_STATUSES:
-                    sub = Outcome(dependent, "")
-                    self._finish(txn, me, p, "blocked", "promotion.blocked", {"reasons": [f"dependency {service} was demoted: {reason}"]}, sub)
-                    out.seqs += sub.seqs
+        for p in list(txn.projection_items(PROMOTION).values()):
+            if p["service"] in dependents and p["status"] in OPEN_STATUSES:
+                sub = Outcome(p["service"], "")
+                self._finish(txn, me, p, "promotion.blocked", {"reasons": [f"dependency {service} was demoted: {reason}"]}, sub)
+                out.seqs += sub.seqs
         return out
 
     # -- cycles ----------------------------------------------------------------------------
@@ -424,9 +453,7 @@ class Orchestrator:
             raise GoosetermError("a cycle break needs a reason from the review")
         with self.ledger.transaction() as txn:
             body = {"dependent": dependent, "dependency": dependency, "reason": reason, "reviewer": me.name}
-            r = txn.append(Draft("cycle_break.reviewed", body, service=dependent), [me])
-            txn.project(CYCLE_BREAK, f"{dependent}->{dependency}", body, r.seq)
-            return r.seq
+            return txn.append(Draft("cycle_break.reviewed", body, service=dependent), [me]).seq
 
     # -- plans -----------------------------------------------------------------------------
 
@@ -463,10 +490,13 @@ class Orchestrator:
         for wave in waves:
             items = []
             for s in wave:
-                steps = self.path(states[s], target) if states[s] != target else []
+                try:
+                    steps = self.path(states[s], target) if states[s] != target else []
+                except Refusal:  # already past the target (e.g. compliant when planning to compliance_ready)
+                    steps = []
                 item = {"service": s, "state": states[s], "steps": steps, "blockers": []}
                 if steps:
-                    ctx = self.context(s)
+                    ctx = self.context(s, target=steps[0])
                     for g in evaluate_transition(self.org, states[s], steps[0], ctx):
                         if g.blocks:
                             item["blockers"].append(f"{g.name}: {g.reason}")

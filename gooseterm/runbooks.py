@@ -17,8 +17,8 @@ from . import cluster, mesh
 from .errors import GoosetermError, Refusal
 from .evidence import latest_evidence
 from .gates import Result, evidence_chain_valid, signatures_verified
+from .projections import RUNBOOK_RUN, run_id
 
-RUNBOOK_RUN = "runbook_run"
 PROMOTION_FAILURE = "promotion_failure"  # offered by a failed gate
 COMPLIANCE_VIOLATION = "compliance_violation"  # offered by a demotion
 
@@ -170,19 +170,18 @@ def start_run(orch, name: str, service: str, reason: str = "") -> dict:
     rb = runbook_for(orch.org, name)
     orch.require_service(service)
     me = orch.actor()
+    body = {"runbook": name, "title": rb.title, "service": service, "reason": reason, "started_by": me.name,
+            "steps_total": len(rb.steps)}
     with orch.ledger.transaction() as txn:
-        r = txn.append(Draft("runbook.started", {"runbook": name, "service": service, "reason": reason}, service=service), [me])
-        run = {"id": f"{name}-{service}-{r.seq}", "runbook": name, "title": rb.title, "service": service, "started_seq": r.seq,
-               "started_by": me.name, "steps": [], "status": "open"}
-        txn.project(RUNBOOK_RUN, run["id"], run, r.seq)
-    return run
+        r = txn.append(Draft("runbook.started", body, service=service), [me])
+    return get_run(orch, run_id(name, service, r.seq))
 
 
-def get_run(orch, run_id: str) -> dict:
+def get_run(orch, rid: str) -> dict:
     """A run's record."""
-    run = orch.ledger.projection(RUNBOOK_RUN, run_id)
+    run = orch.ledger.projection(RUNBOOK_RUN, rid)
     if run is None:
-        raise GoosetermError(f"no runbook run {run_id!r}")
+        raise GoosetermError(f"no runbook run {rid!r}")
     return run
 
 
@@ -198,15 +197,15 @@ def next_step(orch, run: dict):
     return steps[len(run["steps"])] if len(run["steps"]) < len(steps) else None
 
 
-def take_step(orch, run_id: str, confirmed: bool = False, apply: bool = False) -> tuple[dict, StepResult]:
+def take_step(orch, rid: str, confirmed: bool = False, apply: bool = False) -> tuple[dict, StepResult]:
     """Take the run's next step: automatic steps run; manual ones need `confirmed`. Recorded either way it runs.
 
     `apply` lets an action that can change a cluster (isolate_service) do so; it needs `confirmed`.
     """
-    run = get_run(orch, run_id)
+    run = get_run(orch, rid)
     step = next_step(orch, run)
     if step is None:
-        raise Refusal(f"runbook run {run_id} is complete")
+        raise Refusal(f"runbook run {rid} is complete")
     if not step.automatic and not confirmed:
         raise Refusal(f"step {len(run['steps']) + 1} ({step.title}) is manual: confirm it to proceed")
     if apply and step.action not in APPLYING:
@@ -222,16 +221,12 @@ def take_step(orch, run_id: str, confirmed: bool = False, apply: bool = False) -
         except Exception as exc:  # a failing action is recorded as an error, never skipped
             result = StepResult(Result.ERROR, f"{step.action} failed: {exc}")
     me = orch.actor()
-    body = {"run": run_id, "index": len(run["steps"]), "title": step.title, "action": step.action, "automatic": step.automatic,
+    body = {"run": rid, "index": len(run["steps"]), "title": step.title, "action": step.action, "automatic": step.automatic,
             "confirmed_by": None if step.automatic else me.name, "result": str(result.result), "summary": result.summary,
             "details": result.details, "evidence": result.evidence}
     with orch.ledger.transaction() as txn:
-        current = txn.projection(RUNBOOK_RUN, run_id)
-        if len(current["steps"]) != body["index"]:
-            raise Refusal(f"step {body['index'] + 1} of {run_id} was taken by someone else meanwhile")
-        r = txn.append(Draft("runbook.step", body, service=run["service"]), [me])
-        current["steps"].append({**body, "seq": r.seq})
-        if len(current["steps"]) == len(runbook_for(orch.org, run["runbook"]).steps):
-            current["status"] = "complete"
-        txn.project(RUNBOOK_RUN, run_id, current, r.seq)
+        if len(txn.projection(RUNBOOK_RUN, rid)["steps"]) != body["index"]:
+            raise Refusal(f"step {body['index'] + 1} of {rid} was taken by someone else meanwhile")
+        txn.append(Draft("runbook.step", body, service=run["service"]), [me])
+        current = txn.projection(RUNBOOK_RUN, rid)
     return current, result

@@ -30,6 +30,14 @@ def prompt_passphrase(name: str) -> str | None:
     return getpass.getpass(f"passphrase for key {name}: ")
 
 
+def load_checked_org(path: Path) -> OrgConfig:
+    """Load a config directory, reporting gates and runbook steps that name nothing registered."""
+    from .gates import VALIDATORS
+    from .runbooks import ACTIONS
+
+    return load_org(path, validators=VALIDATORS, actions=ACTIONS)
+
+
 class Workspace:
     """Settings plus the key store and ledger they point at."""
 
@@ -76,10 +84,8 @@ class Workspace:
         return Ledger.open(path, signer=self.load_key(name), clock=self.clock)
 
     def org(self) -> OrgConfig:
-        """The organisation config, checked against the validators gooseterm registers."""
-        from .gates import VALIDATORS
-
-        return load_org(self.settings.config_dir, validators=VALIDATORS)
+        """The organisation config, checked against the validators and actions gooseterm registers."""
+        return load_checked_org(self.settings.config_dir)
 
     def orchestrator(self, write: bool = False):
         """The domain API over the ledger and org config; signing as the current user when writing."""

@@ -95,6 +95,7 @@ def test_shipped_state_machine_follows_the_plan() -> None:
     assert compliant.requirements == [
         "evidence_collection",
         "approval_check",
+        "mesh_policy",  # advisory: recorded, never blocks, until a cluster is configured
         "dependency_compliance",
         "evidence_validation",
         "audit_trail",

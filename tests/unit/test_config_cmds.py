@@ -51,7 +51,7 @@ def test_valid_config_prints_a_one_paragraph_summary(org_dir: Path) -> None:
     assert text.startswith(f"{org_dir}: Demo Org (ledger origin gooseterm.example/demo-org) is valid.")
     for part in ("3 services (service-a, service-b, service-c)", "3 dependencies (2 required, 1 optional)",
                  "3 states (sandbox, compliance_ready, compliant", "2 promotions and 1 demotion",
-                 "5 gates and 3 rules", "2 approval policies", "2 runbooks", "4 people in 3 groups"):
+                 "6 gates and 3 rules", "2 approval policies", "2 runbooks", "4 people in 3 groups"):
         assert part in text
 
 

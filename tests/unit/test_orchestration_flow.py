@@ -512,13 +512,6 @@ def test_an_org_may_call_its_compliant_state_something_else(isolated_home: Path,
 # -- compliance is consistent with the evidence that earned it ---------------------------------------
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "config/states.yaml + promotions.py: the compliance_ready->compliant gates never look at the "
-    "JUnit report (all_tests_passing runs only on sandbox->compliance_ready), yet "
-    "Orchestrator.add_evidence treats failing JUnit on a compliant service as a violation: a "
-    "service promoted while its latest tests fail is demoted as soon as CI re-sends that same "
-    "report. Either the compliant transition should check the tests too, or _promote should run "
-    "VIOLATION_CHECKS before entering the compliant state"))
 def test_evidence_a_service_was_promoted_with_never_demotes_it(org: TestOrg) -> None:
     org.onboard(CLEAN)
     org.make_ready(CLEAN)

@@ -112,10 +112,6 @@ def test_approver_outside_the_approver_groups_is_refused(isolated_home: Path, tm
         o.close()
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "promotions.py Orchestrator._approve (and approvals.refusal_for) identify the approver by "
-    "the signing key's name only and never check the key's roles in the ledger: a key trusted "
-    "with role 'ci' whose name is an org person's counts as that person's approval"))
 def test_key_without_the_approver_role_cannot_approve(org: TestOrg, tmp_path: Path) -> None:
     from gooseterm.promotions import Orchestrator
     from ledger.keys import KeyStore
@@ -436,10 +432,6 @@ def test_override_of_a_blocked_promotion_names_every_failed_gate(org: TestOrg) -
     assert org.reader().service(CLEAN)["state"] == "compliance_ready"
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "promotions.py Orchestrator.override lists as 'bypassed' every recorded gate whose result "
-    "is not pass/warn, advisory gates included, though an advisory gate never blocks: the "
-    "override entry claims a control was skipped that was never in force"))
 def test_override_does_not_list_advisory_gates_as_bypassed(isolated_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(VALIDATORS, "always_fails", lambda ctx, params: Outcome(Result.FAIL, "dry run of a new gate"))
     rules = example_rules()
@@ -460,10 +452,6 @@ def test_override_does_not_list_advisory_gates_as_bypassed(isolated_home: Path, 
         o.close()
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "promotions.py Orchestrator.override computes 'bypassed' from the gate results recorded at "
-    "request time and never re-runs the gates: when new evidence has since voided the promotion "
-    "(blocked), the override entry omits the gates the current evidence fails"))
 def test_override_records_the_gates_failing_at_override_time(org: TestOrg) -> None:
     pid = awaiting(org)
     org.collect(CLEAN, like=DIRTY, kinds=["sarif"])  # an error-level finding arrives: the request is voided
