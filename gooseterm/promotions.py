@@ -484,7 +484,7 @@ class Orchestrator:
         try:
             waves = self.graph.waves(chosen, include_dependencies=True, accepted_breaks=self.accepted_breaks())
         except CycleError as exc:
-            raise Refusal(str(exc)) from None
+            raise GoosetermError(str(exc)) from None  # a cycle is a configuration problem
         states = self.states()
         out = []
         for wave in waves:

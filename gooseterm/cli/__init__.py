@@ -62,6 +62,20 @@ def read_input(path: str) -> bytes:
 class GoosetermGroup(click.Group):
     """Turns every expected error into a one-line message and its exit code: no tracebacks."""
 
+    def main(self, *args, **kwargs):
+        """Usage errors too are one line (`gooseterm: ...`), pointing at the command's --help."""
+        try:
+            code = super().main(*args, standalone_mode=False, **kwargs)
+        except click.exceptions.Abort:
+            _fail("aborted", EXIT_USAGE)
+        except click.UsageError as exc:
+            where = exc.ctx.command_path if exc.ctx else "gooseterm"
+            _fail(f"{exc.format_message()} (see `{where} --help`)", EXIT_USAGE)
+        except click.ClickException as exc:
+            _fail(exc.format_message(), exc.exit_code)
+        # Without standalone mode click returns ctx.exit()'s code (0 after --help) instead of exiting.
+        sys.exit(code if isinstance(code, int) else 0)
+
     def invoke(self, ctx: click.Context):
         try:
             return super().invoke(ctx)

@@ -40,7 +40,7 @@ def init(ctx: Context, origin: str, name: str | None, seal: bool, as_json: bool)
     s = ctx.settings
     path = s.ledger_path
     if path.exists():
-        raise Refusal(f"{path} already exists; gooseterm never overwrites a ledger (use --ledger for another)")
+        raise GoosetermError(f"{path} already exists; gooseterm never overwrites a ledger (use --ledger for another)")
     name = name or getpass.getuser()
     store = ctx.workspace.keystore
     passphrase = None

@@ -81,7 +81,7 @@ def test_init_creates_a_ledger_with_genesis_and_an_admin_key(isolated_home: Path
 
 def test_init_never_overwrites_a_ledger(home: Path) -> None:
     before = (home / "ledger.db").read_bytes()
-    error(gt("init", "--name", "eve", code=1), "already exists", "never overwrites")
+    error(gt("init", "--name", "eve", code=2), "already exists", "never overwrites")
     assert (home / "ledger.db").read_bytes() == before
 
 

@@ -254,15 +254,15 @@ def cyclic(isolated_home: Path, tmp_path: Path):
 
 def test_cycle_refuses_the_plan_naming_the_cycle_and_the_cuts(cyclic: TestOrg) -> None:
     before = cyclic.size()
-    with pytest.raises(Refusal) as caught:
+    with pytest.raises(GoosetermError) as caught:  # a cycle is a configuration error: exit 2
         cyclic.reader().plan(None, "compliant")
     msg = str(caught.value)
-    assert caught.value.exit_code == EXIT_REFUSED
+    assert caught.value.exit_code == EXIT_USAGE
     assert "p -> q -> p" in msg
     assert "cutting 1 dependency breaks them all" in msg and "q -> p" in msg
     assert "record a manual review" in msg
     assert cyclic.size() == before
-    with pytest.raises(Refusal):
+    with pytest.raises(GoosetermError):
         cyclic.as_("alice").promote_many(None, "compliant")
     assert cyclic.size() == before
 
