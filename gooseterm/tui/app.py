@@ -111,6 +111,7 @@ class GoosetermApp(App):
         self.refresh_seconds = clamp_refresh(refresh)
         self.clock = session.clock
         self._goto: dict[str, str] = {}
+        self._problem: str | None = None
         self._metrics_size: int | None = None
         from .screens import modes
 
@@ -165,6 +166,7 @@ class GoosetermApp(App):
 
         if isinstance(self.screen, ProblemScreen):
             self.pop_screen()
+        self._problem = None
         self.snapshot = message.snapshot
         self._show_age()
         if message.snapshot.size != self._metrics_size:
@@ -174,6 +176,11 @@ class GoosetermApp(App):
     def on_snapshot_failed(self, message: SnapshotFailed) -> None:
         from .screens.problem import ProblemScreen
 
+        if self.snapshot is not None and not message.missing:  # keep showing what was read; say why it is stale
+            self.notify(f"could not read the ledger: {message.error}", severity="warning")
+            return
+        self._problem = "no ledger yet" if message.missing else "cannot read the ledger"
+        self._show_age()
         if isinstance(self.screen, ProblemScreen):
             self.screen.show(message.error, message.missing)
         else:
@@ -186,7 +193,9 @@ class GoosetermApp(App):
     def _show_age(self) -> None:
         parts = []
         snap = self.snapshot
-        if snap is not None:
+        if self._problem is not None:
+            parts.append(self._problem)
+        elif snap is not None:
             who = snap.identity.name or "no identity"
             age = ago((self.clock() - snap.read_at).total_seconds())
             parts += [who, f"{snap.size:,} entries", f"read {age}"]

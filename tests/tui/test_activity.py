@@ -23,7 +23,7 @@ async def test_each_line_carries_its_cli_equivalent_and_c_copies_it(demo: Demo, 
         await pilot.press("7")
         await settle(pilot)
         rows = app.screen.query_one("#activity", FilteredTable).rows
-        assert [str(r.cells[3]) for r in rows] == ["gooseterm status", f"gooseterm approve {demo.b}"]
+        assert [str(r.cells[2]) for r in rows] == ["gooseterm status", f"gooseterm approve {demo.b}"]
         assert str(rows[1].cells[1]) == f"approve {demo.b}"
         await pilot.press("j", "c")
         await pilot.pause()

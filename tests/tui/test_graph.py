@@ -24,7 +24,7 @@ async def test_layers_tree_and_the_focused_services_edges(demo: Demo, app_for) -
         await pilot.press("2")
         await settle(pilot)
         layers = text_of(app.screen.query_one("#graph-layers"))
-        assert "1  service-c" in layers and "2  service-b" in layers and "3  service-a" in layers
+        assert "1  ● service-c\n2  ◐ service-b\n3  ○ service-a" in layers
         edges = text_of(app.screen.query_one("#graph-edges"))
         assert "depends on       service-b (runtime), service-c (data, optional)" in edges
         tree = app.screen.query_one(Tree)

@@ -20,7 +20,7 @@ class ActivityScreen(DashboardScreen):
     BINDINGS = bindings("activity")
 
     def compose_body(self) -> ComposeResult:
-        log = FilteredTable(["Time", "What", "Outcome", "CLI equivalent"], empty="nothing done yet", id="activity")
+        log = FilteredTable(["Time", "What", "CLI equivalent", "Outcome"], empty="nothing done yet", narrow=("Outcome",), id="activity")
         log.border_title = "Activity, newest first"
         yield log
 
@@ -32,8 +32,8 @@ class ActivityScreen(DashboardScreen):
         rows = []
         for i, line in reversed(list(enumerate(lines))):
             outcome = Text(line.outcome, style="" if line.ok else colour(self.app, "error"))
-            rows.append(Row(str(i), (line.time.strftime("%H:%M:%S"), line.what, outcome,
-                                     Text(line.cli, style=colour(self.app, "accent")) if line.cli else muted("—")),
+            rows.append(Row(str(i), (line.time.strftime("%H:%M:%S"), line.what,
+                                     Text(line.cli, style=colour(self.app, "accent")) if line.cli else muted("—"), outcome),
                             " ".join([line.what, line.outcome, line.cli])))
         self.query_one("#activity", FilteredTable).show(rows)
 

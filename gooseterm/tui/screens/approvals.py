@@ -32,7 +32,7 @@ class ApprovalsScreen(DashboardScreen):
     def compose_body(self) -> ComposeResult:
         with Vertical(id="approvals-body"):
             inbox = FilteredTable(["Promotion", "Service", "Transition", "Waiting for", "Expires", "You"],
-                                  empty="nothing awaits approval", opens="approvals.evidence", id="inbox")
+                                  empty="nothing awaits approval", opens="approvals.evidence", narrow=("Service", "Expires"), id="inbox")
             inbox.border_title = "Awaiting approval"
             yield inbox
             with VerticalScroll(id="approval-scroll"):
@@ -43,7 +43,7 @@ class ApprovalsScreen(DashboardScreen):
         for item in snapshot.inbox:
             p = item.promotion
             you = (Text("✔ may approve", style=colour(self.app, "success")) if item.refusal is None
-                   else Text(f"✖ {item.refusal}", style=colour(self.app, "error")))
+                   else Text("✖ may not (see below)", style=colour(self.app, "error")))
             rows.append(Row(item.id, (item.id, p["service"], item.transition, item.waiting_for,
                                       short_time(item.expires_at) if item.expires_at else "never", you),
                             " ".join([item.id, p["service"], item.transition, item.waiting_for, item.refusal or "may approve"])))
@@ -97,7 +97,10 @@ class ApprovalsScreen(DashboardScreen):
         for a in p["approvals"]:
             parts.append(Text.assemble(muted("  ✔ "), a["person"], muted(f" ({', '.join(a['groups'])})  "), short_time(a["time"]),
                                        muted(f"  {a.get('keyid', '')}  seq {a['seq']}")))
-        if item.refusal is None:
+        if item.refusal is None and self.app.read_only:
+            parts.append(Text(f"\nYou may approve it, though not from this read-only dashboard: gooseterm approve {item.id}",
+                              style=colour(self.app, "success")))
+        elif item.refusal is None:
             parts.append(Text("\nYou may decide: a approve · x reject · enter evidence", style=colour(self.app, "success")))
         else:
             parts.append(Text(f"\nYou may not approve: {item.refusal}", style=colour(self.app, "error")))

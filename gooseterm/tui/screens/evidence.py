@@ -87,7 +87,7 @@ class EvidenceScreen(DetailScreen):
             return
         parts: list = [Text.assemble(result_text(self.app, g.result), "  ", (g.gate, "bold"), f" ({g.type})"),
                        Text(g.reason)]
-        for c in g.checks:
+        for c in g.checks if len(g.checks) > 1 else []:  # one check: its reason is the gate's
             parts.append(Text.assemble("  ", result_text(self.app, c.get("result", "")), f"  {c.get('validator', '')}: ",
                                        c.get("reason", "")))
         if g.missing:

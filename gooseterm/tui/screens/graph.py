@@ -9,6 +9,7 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.content import Content
 from textual.widgets import Input, Tree
 from textual.widgets.tree import TreeNode
 
@@ -19,6 +20,9 @@ from ..widgets.lists import FilterBar, NavTree, matches
 from ..widgets.look import colour, muted, state_glyph
 from ..widgets.panels import Panel
 from .base import DashboardScreen
+
+LAYERS_DELAY = 0.12
+"""Seconds the cursor rests before the layers redraw its highlight (keeps key repeat smooth)."""
 
 
 class GraphScreen(DashboardScreen):
@@ -36,6 +40,7 @@ class GraphScreen(DashboardScreen):
         self._parents: dict[str, list[tuple[str, Edge]]] = {}
         self._states: dict[str, str] = {}
         self._shown: tuple | None = None
+        self._layers_timer = None
         self.focus_service: str | None = None
 
     def compose_body(self) -> ComposeResult:
@@ -67,7 +72,7 @@ class GraphScreen(DashboardScreen):
         self._children = {k: sorted(v, key=lambda i: i[0]) for k, v in children.items()}
         self._parents = {k: sorted(v, key=lambda i: i[0]) for k, v in parents.items()}
         self._build_tree(self.focus_service)
-        self._render_focus()
+        self._render_focus(now=True)
 
     def _links(self, service: str) -> list[tuple[str, Edge]]:
         return (self._parents if self.reverse else self._children).get(service, [])
@@ -169,46 +174,66 @@ class GraphScreen(DashboardScreen):
 
     # -- the right-hand side -----------------------------------------------------------------------
 
-    def _render_focus(self) -> None:
+    def _render_focus(self, now: bool = False) -> None:
+        """The edges panel now; the layers (hundreds of names on a big graph) once the cursor rests."""
         snap = self.app.snapshot
         if snap is None:
             return
+        self._render_edges(self.focus_service, colour(self.app, "accent"), colour(self.app, "primary"))
+        if self._layers_timer is not None:
+            self._layers_timer.stop()
+        if now:
+            self._render_layers()
+        else:
+            self._layers_timer = self.set_timer(LAYERS_DELAY, self._render_layers)
+
+    def _render_layers(self) -> None:
+        self._layers_timer = None
+        snap = self.app.snapshot
         focus = self.focus_service
         deps = {d for d, _ in self._children.get(focus, [])}
         dependents = {d for d, _ in self._parents.get(focus, [])}
         accent, warn, err = colour(self.app, "accent"), colour(self.app, "primary"), colour(self.app, "error")
-        self._render_edges(focus, accent, warn)
         view = snap.graph_view
         layers = self.query_one("#graph-layers", Panel)
-        parts: list = []
+        text = Text()  # one Text, shown as one Content: far cheaper to lay out than a Group of lines
         if view.cycle_error is not None:
             layers.border_title = "Cycles: no promotion order until they are cut"
             for cycle in view.cycles:
-                line = Text("  ")
+                text.append("  ")
                 for i, name in enumerate((*cycle, cycle[0])):
                     if i:
-                        line.append(" → ", style=err)
-                    line.append(name, style="bold reverse" if name == focus else "")
-                parts.append(line)
+                        text.append(" → ", style=err)
+                    text.append(name, style="bold reverse" if name == focus else "")
+                text.append("\n")
             if view.cycle_error.more_cycles:
-                parts.append(muted("  … more cycles"))
-            cuts = ", ".join(f"{a} → {b}" for a, b in view.cycle_error.cuts)
-            parts.append(Text.assemble(muted("fewest dependencies to cut: "), (cuts, err)))
+                text.append("  … more cycles\n", style="dim")
+            text.append("fewest dependencies to cut: ", style="dim")
+            text.append(", ".join(f"{a} → {b}" for a, b in view.cycle_error.cuts), style=err)
         else:
             layers.border_title = f"Layers: {len(view.services)} services, {len(view.edges)} dependencies (dependencies first)"
             width = len(str(len(view.layers)))
+            tones = {}
             for n, layer in enumerate(view.layers, 1):
-                line = Text(f"{n:>{width}}  ", style="dim")
+                text.append(f"{n:>{width}}  ", style="dim")
                 for i, name in enumerate(layer):
                     if i:
-                        line.append("  ")
+                        text.append("  ")
+                    glyph, tone = state_glyph(self._states.get(name, snap.initial), snap.initial, snap.compliant)
+                    if tone not in tones:
+                        tones[tone] = colour(self.app, tone)
+                    text.append(f"{glyph} ", style=tones[tone])
                     style = ("bold reverse" if name == focus else f"bold {accent}" if name in deps
                              else f"bold {warn}" if name in dependents else "")
-                    line.append(name, style=style)
-                parts.append(line)
-            parts.append(Text.assemble(muted("highlighted: "), ("the service", "bold reverse"), "  ",
-                                       ("what it depends on", f"bold {accent}"), "  ", ("what depends on it", f"bold {warn}")))
-        layers.update(Group(*parts))
+                    text.append(name, style=style)
+                text.append("\n")
+            text.append("highlighted: ", style="dim")
+            text.append("the service", style="bold reverse")
+            text.append("  ")
+            text.append("what it depends on", style=f"bold {accent}")
+            text.append("  ")
+            text.append("what depends on it", style=f"bold {warn}")
+        layers.update(Content.from_rich_text(text))
 
     def _render_edges(self, focus: str | None, accent: str, warn: str) -> None:
         panel = self.query_one("#graph-edges", Panel)

@@ -4,8 +4,6 @@ worker, with progress and the result per fault class."""
 
 from __future__ import annotations
 
-import time
-
 from rich.console import Group
 from rich.table import Table
 from rich.text import Text
@@ -48,12 +46,12 @@ class LedgerScreen(DashboardScreen):
     def compose_body(self) -> ComposeResult:
         with Vertical(id="ledger-body"):
             with Horizontal(id="ledger-query"):
-                yield Select([], prompt="any service", id="q-service")
-                yield Input(placeholder="kind, e.g. approval. or gate.result", id="q-kind")
-                yield Input(placeholder="since: 2h, 3d, 2026-03-01", id="q-since")
-                yield Input(placeholder="until", id="q-until")
+                yield Select([], prompt="any service", compact=True, id="q-service")
+                yield Input(placeholder="kind: approval. or gate.result", compact=True, id="q-kind")
+                yield Input(placeholder="since: 2h, 3d, 2026-03-01", compact=True, id="q-since")
+                yield Input(placeholder="until", compact=True, id="q-until")
             entries = FilteredTable(["Seq", "Time", "Kind", "Service", "Promotion", "Signed by"], empty="no entries match",
-                                    opens="ledger.detail", id="entries")
+                                    opens="ledger.detail", narrow=("Promotion", "Signed by"), id="entries")
             entries.border_title = "Entries"
             yield entries
             with Vertical(id="verify"):
@@ -173,13 +171,14 @@ class LedgerScreen(DashboardScreen):
     @work(thread=True, exclusive=True, group="verify", exit_on_error=False)
     def _verify(self) -> None:
         path = str(self.app.session.settings.ledger_path)
-        start = time.perf_counter()
+        clock = self.app.clock  # the app's clock, so a frozen one (tests) gives a repeatable duration
+        start = clock()
         try:
             report = verify_ledger(path, jobs=1, progress=lambda done, total: self.post_message(VerificationProgressed(done, total)))
         except (OSError, ValueError) as exc:
-            self.post_message(VerificationFinished(None, time.perf_counter() - start, str(exc)))
+            self.post_message(VerificationFinished(None, (clock() - start).total_seconds(), str(exc)))
             return
-        self.post_message(VerificationFinished(report, time.perf_counter() - start))
+        self.post_message(VerificationFinished(report, (clock() - start).total_seconds()))
 
     def on_verification_progressed(self, message: VerificationProgressed) -> None:
         self.query_one("#verify-bar", ProgressBar).update(total=max(message.total, 1), progress=message.done)

@@ -33,7 +33,7 @@ class OverviewScreen(DashboardScreen):
     def compose_body(self) -> ComposeResult:
         with VerticalScroll(id="overview-body"):
             grid = FilteredTable(["Service", "State", "Blockers", "Approvals", "Latest promotion", "At risk"],
-                                 empty="no services in the org config", opens="overview.pipeline", id="grid")
+                                 empty="no services in the org config", opens="overview.pipeline", narrow=("Latest promotion",), id="grid")
             grid.border_title = "Compliance state"
             yield grid
             yield Panel("Service", id="service-detail")
@@ -122,7 +122,7 @@ class OverviewScreen(DashboardScreen):
         if s["next"]:
             parts.append(Text.assemble(muted("Next             "), Text(s["next"], style=colour(self.app, "accent"))))
         hints = ["enter pipeline"]
-        if latest and latest["status"] in FAILED_STATUSES:
+        if latest and latest["status"] in FAILED_STATUSES and not self.app.read_only:
             hints.append("o open runbook")
         parts.append(muted("   ".join(hints)))
         panel.update(Group(*parts))

@@ -31,7 +31,7 @@ class PipelineScreen(DashboardScreen):
     def compose_body(self) -> ComposeResult:
         with Vertical(id="pipeline-body"):
             promotions = FilteredTable(["Promotion", "Service", "Transition", "Status", "By", "Requested"],
-                                       empty="no promotions yet", opens="pipeline.evidence", id="promotions")
+                                       empty="no promotions yet", opens="pipeline.evidence", narrow=("Service", "By", "Requested"), id="promotions")
             promotions.border_title = "Promotions, newest first"
             yield promotions
             with VerticalScroll(id="gates-scroll"):
@@ -78,7 +78,7 @@ class PipelineScreen(DashboardScreen):
         if other:
             parts.append(Text(""))
             parts += [Text(f"{p['status'].replace('_', ' ')}: {r}", style=colour(self.app, "error")) for r in other]
-        hints = ["enter evidence"] + (["o open runbook"] if p["status"] in FAILED_STATUSES else [])
+        hints = ["enter evidence"] + (["o open runbook"] if p["status"] in FAILED_STATUSES and not self.app.read_only else [])
         parts.append(muted("\n" + "   ".join(hints)))
         panel.update(Group(*parts))
 

@@ -137,7 +137,6 @@ class RunbooksScreen(DashboardScreen):
             self.app.write(f"runbook step {index}", command, act, passphrase)
 
         if step["automatic"]:
-            self.notify(f"running step {index}: {step['title']}…", timeout=2)
             go(False, None)
             return
 

@@ -3,10 +3,10 @@ keep their cursor when the data refreshes underneath them."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.message import Message
 from textual.widget import Widget
@@ -72,13 +72,13 @@ class FilterBar(Input):
     """The `/` filter: hidden until asked for; typing filters, enter keeps it, escape clears it."""
 
     DEFAULT_CSS = """
-    FilterBar { display: none; border: tall $accent; height: 3; }
+    FilterBar { display: none; height: 1; background: $boost; }
     FilterBar.-active { display: block; }
     """
 
     def __init__(self, **kwargs):
-        kwargs.setdefault("placeholder", "filter rows; start with ! to hide rows that match")
-        super().__init__(**kwargs)
+        kwargs.setdefault("placeholder", "/ filter rows (start with ! to hide rows that match); enter keeps, esc clears")
+        super().__init__(compact=True, **kwargs)
 
     def open(self) -> None:
         """Show and focus."""
@@ -131,21 +131,39 @@ class FilteredTable(Widget):
         def control(self) -> FilteredTable:
             return self.table
 
-    def __init__(self, columns: Sequence[str], empty: str = "nothing to show", opens: str | None = None, **kwargs):
+    NARROW = 96
+    """Below this width the columns named in `narrow` are left out (the detail panels show them)."""
+
+    def __init__(self, columns: Sequence[str], empty: str = "nothing to show", opens: str | None = None,
+                 narrow: Collection[str] = (), **kwargs):
         super().__init__(**kwargs)
         self.columns = list(columns)
         self.empty = empty
         self.opens = opens
+        self.narrow_drops = set(narrow)
         self.rows: list[Row] = []
         self._shown: list[Row] | None = None
+        self._narrow: bool | None = None
+        self._pending: str | None = None
 
     def compose(self) -> ComposeResult:
         yield FilterBar()
         yield NavTable(opens=self.opens)
         yield Static(self.empty, classes="empty", markup=False)
 
-    def on_mount(self) -> None:
-        self.table.add_columns(*self.columns)
+    def on_resize(self, event: events.Resize) -> None:
+        narrow = event.size.width < self.NARROW
+        if narrow != self._narrow:
+            keep = self.current_key if self._narrow is not None else None
+            self._narrow = narrow
+            self.table.clear(columns=True)
+            self.table.add_columns(*(self.columns[i] for i in self._visible))
+            self._shown = None
+            self._render_rows(keep)
+
+    @property
+    def _visible(self) -> list[int]:
+        return [i for i, c in enumerate(self.columns) if not (self._narrow and c in self.narrow_drops)]
 
     @property
     def table(self) -> NavTable:
@@ -167,16 +185,20 @@ class FilteredTable(Widget):
         self.rows = rows
         self._render_rows()
 
-    def _render_rows(self) -> None:
+    def _render_rows(self, keep: str | None = None) -> None:
+        if self._narrow is None:  # the columns come with the first size
+            return
         query = self.filter_bar.value
         visible = [r for r in self.rows if matches(query, r.text)]
         if visible == self._shown:
             return
         table = self.table
-        keep = table.current_key
+        keep = keep or self._pending or table.current_key
+        self._pending = None
         table.clear()
+        shown = self._visible
         for r in visible:
-            table.add_row(*r.cells, key=r.key)
+            table.add_row(*(r.cells[i] for i in shown), key=r.key)
         self.set_class(not visible, "-empty")
         self.query_one(".empty", Static).update("no rows match the filter" if self.rows else self.empty)
         self._shown = visible
@@ -187,6 +209,9 @@ class FilteredTable(Widget):
 
     def select(self, key: str) -> bool:
         """Put the cursor on the row with this key (clearing a filter that hides it); False if there is none."""
+        if self._narrow is None:  # not laid out yet: the first render puts the cursor there
+            self._pending = key
+            return any(r.key == key for r in self.rows)
         if key not in [r.key for r in self._shown or []] and any(r.key == key for r in self.rows):
             self.filter_bar.close()
             self._render_rows()

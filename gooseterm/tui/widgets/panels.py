@@ -26,12 +26,12 @@ class ModeBar(Static):
     def on_mount(self) -> None:
         parts = []
         for n, mode in enumerate(MODES, 1):
-            label = f" {n} {mode.capitalize()} "
+            label = f"{n} {mode.capitalize()}"
             if mode == self.current:
                 parts.append(Content.styled(label, "bold reverse $accent"))
             else:
                 parts.append(Content.from_markup(f"[@click=app.switch_mode('{mode}')]$label[/]", label=label))
-        self.update(Content(" ").join(parts))
+        self.update(Content("  ").join(parts))  # fits 80 columns
 
 
 class Panel(Static):
@@ -62,12 +62,12 @@ class MetricsPanel(Panel):
         from ...metrics import format_value
 
         table = Table.grid(padding=(0, 2))
-        table.add_column(no_wrap=True, overflow="ellipsis")
-        table.add_column(justify="right", no_wrap=True)
-        table.add_column(no_wrap=True, style="dim")
         table.add_column(no_wrap=True)
+        table.add_column(no_wrap=True, overflow="ellipsis", max_width=48)
+        table.add_column(justify="right", no_wrap=True)
+        table.add_column(no_wrap=True, style="dim", overflow="ellipsis")
         for m in metrics:
             met = {True: Text("✔", style=colour(self.app, "success")), False: Text("✖", style=colour(self.app, "error")),
                    None: Text("·", style="dim")}[m.met]
-            table.add_row(m.title, format_value(m), m.target, met)
+            table.add_row(met, m.title, format_value(m), f"target {m.target}")
         self.update(Group(from_status, table) if counts else table)
