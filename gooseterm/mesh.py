@@ -111,12 +111,13 @@ def to_yaml(manifests: Iterable[Mapping[str, Any]]) -> str:
 
 
 def write(manifests: list[dict], out: Path) -> list[Path]:
-    """Write `out/<namespace>/namespace.yaml` (default deny, mTLS) and `out/<namespace>/<service>.yaml`."""
+    """Write `out/<namespace>/_namespace.yaml` (default deny, mTLS) and `out/<namespace>/<service>.yaml`
+    (no service is called `_namespace`: names are DNS labels)."""
     files: dict[Path, list[dict]] = {}
     for manifest in manifests:
         meta = manifest["metadata"]
         service = meta["labels"].get(SERVICE_LABEL)
-        files.setdefault(out / meta["namespace"] / f"{service or 'namespace'}.yaml", []).append(manifest)
+        files.setdefault(out / meta["namespace"] / f"{service or '_namespace'}.yaml", []).append(manifest)
     for path, items in files.items():
         path.parent.mkdir(parents=True, exist_ok=True)
         header = "# Rendered by `gooseterm mesh render` from the dependency graph; edit org.yaml, not this file.\n"

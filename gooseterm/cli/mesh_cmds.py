@@ -47,7 +47,7 @@ def mesh():
 
 @mesh.command("render")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path),
-              help="Write DIR/<namespace>/namespace.yaml and DIR/<namespace>/<service>.yaml instead of printing.")
+              help="Write DIR/<namespace>/_namespace.yaml and DIR/<namespace>/<service>.yaml instead of printing.")
 @click.option("--isolate", metavar="SERVICE", help="Render SERVICE's DENY-all isolation policy instead.")
 @json_option
 @pass_ctx

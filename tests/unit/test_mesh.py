@@ -66,8 +66,8 @@ def test_render_out_writes_one_file_per_service_and_one_per_namespace(tmp_path: 
     result = CliRunner().invoke(main, ["mesh", "render", "--out", str(tmp_path / "out")])
     assert result.exit_code == 0, result.output
     files = sorted(p.relative_to(tmp_path / "out").as_posix() for p in (tmp_path / "out").rglob("*.yaml"))
-    assert files == ["shop/namespace.yaml", "shop/service-a.yaml", "shop/service-b.yaml", "shop/service-c.yaml"]
-    docs = list(yaml.safe_load_all((tmp_path / "out" / "shop" / "namespace.yaml").read_text()))
+    assert files == ["shop/_namespace.yaml", "shop/service-a.yaml", "shop/service-b.yaml", "shop/service-c.yaml"]
+    docs = list(yaml.safe_load_all((tmp_path / "out" / "shop" / "_namespace.yaml").read_text()))
     assert [d["kind"] for d in docs] == ["AuthorizationPolicy", "PeerAuthentication"]
 
 
