@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 
 @pytest.fixture(autouse=True)
 def isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch):
-    """Point GOOSETERM_HOME at a fresh folder and clear the other GOOSETERM_* overrides."""
+    """Point GOOSETERM_HOME at a fresh folder and clear every other GOOSETERM_* override."""
     home = tmp_path_factory.mktemp("gooseterm-home")
-    for var in ("GOOSETERM_LEDGER", "GOOSETERM_CONFIG", "GOOSETERM_KEY", "GOOSETERM_PASSPHRASE"):
-        monkeypatch.delenv(var, raising=False)
+    for var in [v for v in os.environ if v.startswith("GOOSETERM_")]:  # ledger, config, key, kubeconfig, ...
+        monkeypatch.delenv(var)
     monkeypatch.setenv("GOOSETERM_HOME", str(home))
     return home
