@@ -227,8 +227,7 @@ def demo(ctx: Context, if_missing: bool, as_json: bool):
 @json_option
 @pass_ctx
 def collect(ctx: Context, service: str, sources: tuple[str, ...], commit: str | None, ref: str | None, run_id: int | None,
-            kubeconfig: Path | None, kube_context: str | None,
-            as_json: bool):
+            kubeconfig: Path | None, kube_context: str | None, as_json: bool):
     """Collect a service's evidence from its sources and record every fact, all or nothing.
 
     Each fact is stored with the URL it came from, the time and its blob digest. Progress goes to

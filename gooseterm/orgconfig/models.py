@@ -31,9 +31,9 @@ from gooseterm.orgconfig.fields import (
     RegisteredName,
     ServiceName,
 )
-from gooseterm.orgconfig.meshconfig import Cluster, Mesh
 from gooseterm.orgconfig.sloconfig import Slo
 from gooseterm.orgconfig.sourceconfig import LIVE_SOURCES, GitHubSource, GitLabSource, PrometheusSource
+from gooseterm.orgconfig.meshconfig import Cluster, Mesh
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True)]
 NonEmptyText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]

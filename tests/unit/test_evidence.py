@@ -42,7 +42,7 @@ TOOL_EVIDENCE = [
 
 
 def test_evidence_kinds_are_the_recorded_kinds():
-    assert EVIDENCE_KINDS == ("junit", "sarif", "coverage", "metrics", "spec", "environment_approvals")
+    assert EVIDENCE_KINDS == ("junit", "sarif", "coverage", "metrics", "spec", "kubernetes", "mesh", "environment_approvals")
 
 
 @pytest.mark.parametrize(("kind", "relative"), TOOL_EVIDENCE)
@@ -56,7 +56,7 @@ def test_unknown_kind_is_refused_listing_the_valid_ones():
     with pytest.raises(EvidenceError) as refused:
         parse_evidence("lint", b"{}", "x.json")
     assert str(refused.value) == (
-        "x.json: unknown evidence kind 'lint'. Use one of: junit, sarif, coverage, metrics, spec, environment_approvals"
+        "x.json: unknown evidence kind 'lint'. Use one of: junit, sarif, coverage, metrics, spec, kubernetes, mesh, environment_approvals"
     )
 
 
