@@ -109,6 +109,26 @@ async def first_frame(settings: Settings) -> tuple[float, float, int]:
     return first, data, size
 
 
+async def bare_first_paint() -> float:
+    """The floor: a bare Textual app (header, a table, footer) from start to first paint."""
+    from textual.app import App
+    from textual.widgets import DataTable, Footer, Header
+
+    class Bare(App):
+        def compose(self):
+            yield Header()
+            yield DataTable()
+            yield Footer()
+
+    start = time.perf_counter()
+    app = Bare()
+    async with app.run_test(size=SIZE) as pilot:
+        await painted(app)
+        first = time.perf_counter() - start
+        await pilot.pause()
+    return first
+
+
 # -- (b) screen switches ----------------------------------------------------------------------------
 
 
@@ -206,8 +226,9 @@ def main() -> None:
     settings, which = big_settings()
     log(f"(a) first frame on {which}")
     runs = [asyncio.run(first_frame(settings)) for _ in range(args.runs)]
+    floor = [asyncio.run(bare_first_paint()) for _ in range(args.runs)]
     results["first_frame"] = {"ledger": which, "entries": runs[0][2], "first_paint_s": median([r[0] for r in runs]),
-                              "data_shown_s": median([r[1] for r in runs]), "runs": runs}
+                              "data_shown_s": median([r[1] for r in runs]), "bare_textual_first_paint_s": median(floor), "runs": runs}
 
     log("(b) screen switches on the same ledger")
     times = asyncio.run(switches(settings, args.runs + 1))
@@ -235,6 +256,7 @@ def main() -> None:
     rows = [
         ("first paint, 1M-entry ledger", f"{ff['first_paint_s'] * 1000:.0f} ms", "first frame < 1 s"),
         ("Overview with data, 1M-entry ledger", f"{ff['data_shown_s'] * 1000:.0f} ms", "first frame < 1 s"),
+        ("floor: bare Textual app (header, table, footer) first paint", f"{ff['bare_textual_first_paint_s'] * 1000:.0f} ms", ""),
         ("screen switch, later visits (median of modes' medians)", f"{median([s['later_median_s'] for s in sw.values()]) * 1000:.0f} ms", "< 100 ms"),
         ("screen switch, later visits (worst mode's max)", f"{max(s['later_max_s'] for s in sw.values()) * 1000:.0f} ms", "< 100 ms"),
         ("screen switch, first visit (worst mode)", f"{max(s['first_visit_s'] for s in sw.values()) * 1000:.0f} ms", "(composes the screen)"),
