@@ -303,7 +303,7 @@ class GoosetermApp(App):
                 message = run(orch)
         except EXPECTED_ERRORS as exc:
             self.post_message(ActionRefused(title, command, str(exc)))
-        except Exception as exc:  # a bug must not take the dashboard down; say what happened
+        except Exception as exc:  # noqa: BLE001  (a bug must not take the dashboard down; say what happened)
             self.post_message(ActionRefused(title, command, f"unexpected error: {exc!r}"))
         else:
             self.post_message(message)

@@ -184,3 +184,59 @@ def test_bare_command_and_tui_open_the_dashboard(demo: Demo, monkeypatch: pytest
     assert runner.invoke(main, ["--read-only", "--refresh", "0.1"]).exit_code == 0
     assert runner.invoke(main, ["tui", "--refresh", "30"]).exit_code == 0
     assert opened == [(False, 5.0), (True, 1.0), (False, 30.0)]
+
+
+async def test_a_paused_dashboard_does_not_read_on_its_timer(demo: Demo, app_for) -> None:
+    app = app_for()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        first = app.snapshot
+        await pilot.press("space")
+        app._tick()
+        await settle(pilot)
+        assert app.snapshot is first
+        await pilot.press("space")
+        app._tick()
+        await settle(pilot)
+        assert app.snapshot is not first
+
+
+async def test_ctrl_t_offers_the_themes_and_a_new_theme_recolours_the_screens(demo: Demo, app_for) -> None:
+    app = app_for()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("ctrl+t")
+        await pilot.pause()
+        assert type(app.screen).__name__ == "CommandPalette"
+        await pilot.press("escape")
+        await pilot.pause()
+        before = app.screen.query_one("#grid", FilteredTable).rows[2].cells[1].style
+        app.theme = "nord"
+        await settle(pilot)
+        assert app.screen.query_one("#grid", FilteredTable).rows[2].cells[1].style != before
+
+
+def test_every_action_of_the_registry_exists_where_it_is_bound() -> None:
+    from gooseterm.tui.app import GoosetermApp
+    from gooseterm.tui.dialogs.confirm import ConfirmDialog
+    from gooseterm.tui.screens import modes
+    from gooseterm.tui.screens.base import DashboardScreen
+    from gooseterm.tui.screens.entry import EntryScreen
+    from gooseterm.tui.screens.evidence import EvidenceScreen
+    from gooseterm.tui.widgets.lists import NavTable, NavTree
+
+    owners = {"app": [GoosetermApp], "screen": [DashboardScreen], "list": [NavTable, NavTree], "dialog": [ConfirmDialog],
+              "evidence": [EvidenceScreen], "entry": [EntryScreen], **{m: [s] for m, s in modes().items()}}
+    for a in ACTIONS:
+        name = a.action.split("(")[0].removeprefix("app.")
+        for owner in owners[a.scope]:
+            assert hasattr(owner, f"action_{name}") or name == "command_palette", f"{a.id}: {owner.__name__} has no action_{name}"
+
+
+async def test_q_quits(demo: Demo, app_for) -> None:
+    app = app_for()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("q")
+        await pilot.pause()
+        assert app.return_code == 0

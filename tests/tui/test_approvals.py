@@ -168,3 +168,16 @@ async def test_a_sealed_key_is_unsealed_with_the_passphrase_typed_in_the_confirm
         await settle(pilot)
         assert app.snapshot.status("service-b")["state"] == "compliant"
     assert new_entries(sealed_carol.home, before)[0].kind == "approval.granted"
+
+
+async def test_enter_shows_the_evidence_the_request_is_bound_to(demo: Demo, app_for) -> None:
+    from gooseterm.tui.screens.evidence import EvidenceScreen
+
+    app = app_for()
+    async with app.run_test(size=SIZE) as pilot:
+        await open_approvals(app, pilot)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, EvidenceScreen) and app.screen.promotion["id"] == demo.b
+        kinds = {str(r.cells[2]) for r in app.screen.query_one("#evidence", FilteredTable).rows}
+        assert {"junit", "sarif", "coverage", "metrics"} <= kinds

@@ -166,3 +166,12 @@ async def test_verification_names_the_fault_class_and_first_bad_seq(demo: Demo, 
         result = text_of(app.screen.query_one("#verify-result"))
         assert "✖ leaf_modified" in result and "first seq 7" in result
         assert "first fault leaf_modified at seq 7" in activity(app)[-1]
+
+
+async def test_f_moves_to_the_query_fields(demo: Demo, app_for) -> None:
+    app = app_for()
+    async with app.run_test(size=SIZE) as pilot:
+        await open_ledger_screen(app, pilot)
+        await pilot.press("f")
+        await pilot.pause()
+        assert app.focused is app.screen.query_one("#q-service", Select)

@@ -34,7 +34,7 @@ class ActivityScreen(DashboardScreen):
             outcome = Text(line.outcome, style="" if line.ok else colour(self.app, "error"))
             rows.append(Row(str(i), (line.time.strftime("%H:%M:%S"), line.what,
                                      Text(line.cli, style=colour(self.app, "accent")) if line.cli else muted("—"), outcome),
-                            " ".join([line.what, line.outcome, line.cli])))
+                            f"{line.what} {line.outcome} {line.cli}"))
         self.query_one("#activity", FilteredTable).show(rows)
 
     def action_copy_command(self) -> None:

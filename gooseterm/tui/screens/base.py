@@ -57,6 +57,10 @@ class DashboardScreen(Screen):
 
     def on_mount(self) -> None:
         self.watch(self.app, "snapshot", self._snapshot_changed, init=True)
+        self.watch(self.app, "theme", self._theme_changed, init=False)
+
+    def _theme_changed(self, _theme: str) -> None:
+        self._snapshot_changed(self.app.snapshot)  # glyph colours come from the theme
 
     def on_screen_resume(self) -> None:
         if self.is_mounted and self.goto_list is not None:
