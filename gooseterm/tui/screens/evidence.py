@@ -38,7 +38,8 @@ class EvidenceScreen(DetailScreen):
 
     def compose_body(self) -> ComposeResult:
         with Vertical(id="evidence-body"):
-            table = FilteredTable(["Gate", "Result", "Kind", "Seq", "Source", "Digest"], empty="reading…", opens="evidence.blob", id="evidence")
+            table = FilteredTable(["Gate", "Result", "Kind", "Seq", "Source", "Digest"], empty="reading…", opens="evidence.blob",
+                                  narrow=("Result", "Seq", "Digest"), id="evidence")
             table.border_title = f"Evidence read by the gates of {self.promotion['id']} ({self.promotion['from']} -> {self.promotion['to']})"
             yield table
             with VerticalScroll(id="evidence-detail"):
@@ -64,7 +65,7 @@ class EvidenceScreen(DetailScreen):
         for i, g in enumerate(message.gates):
             result = result_text(self.app, g.result)
             if not g.evidence:
-                rows.append(Row(f"{i}:", (g.gate, result, muted("(none recorded)"), "", "", ""), f"{g.gate} {g.result} {g.reason}"))
+                rows.append(Row(f"{i}:", (g.gate, result, muted("none"), "", "", ""), f"{g.gate} {g.result} {g.reason}"))
             for ev in g.evidence:
                 rows.append(Row(f"{i}:{ev.digest}", (g.gate, result, ev.kind, str(ev.seq), Text(ev.source), short_digest(ev.digest)),
                                 " ".join([g.gate, g.result, ev.kind, ev.source, ev.digest])))
