@@ -23,7 +23,7 @@ from .. import dashboard
 from ..dashboard import Snapshot
 from ..promotions import Orchestrator
 from ..runbooks import PROMOTION_FAILURE, start_run
-from ..workspace import Workspace
+from ..workspace import Workspace, no_passphrase
 from .actions import MODES, Action, bindings
 from .commands import DashboardCommands
 from .messages import (
@@ -350,5 +350,7 @@ def make_app(workspace: Workspace | None = None, read_only: bool = False, refres
     """Build the dashboard (posting's make_posting): tests pass settings and a frozen clock; the
     same clock stamps what the dashboard writes."""
     workspace = workspace or Workspace()
-    timed = Workspace(workspace.settings, workspace.ask, lambda: dashboard.ledger_time(clock()))
+    # Never ask on the terminal (getpass under a running Textual app): a sealed key's passphrase
+    # is typed into the confirmation dialog instead.
+    timed = Workspace(workspace.settings, no_passphrase, lambda: dashboard.ledger_time(clock()))
     return GoosetermApp(Session(timed, clock), read_only=read_only, refresh=refresh)
