@@ -13,11 +13,10 @@ from pathlib import Path
 import click
 
 from exports.archive import verify_archives
-from ledger.keys import KeyNotFoundError
 from ledger.store import KEY_ADDED, KEY_REVOKED, Draft, Ledger
 from ledger.verifier import FAULT_CLASSES, Fault, NoteError, parse_checkpoint, parse_vkey, split_note, verify_bundle, verify_ledger
 
-from ..errors import EXIT_REFUSED, EXIT_USAGE, GoosetermError, Refusal
+from ..errors import EXIT_REFUSED, GoosetermError, Refusal
 from ..kinds import check_appendable
 from ..verification_record import record_verification
 from . import Context, emit, json_option, main, pass_ctx, read_input
@@ -358,23 +357,3 @@ def _projection_faults(path: Path) -> list[Fault]:
         except (LookupError, KeyError, TypeError) as exc:
             return [Fault("projection_mismatch", None, f"the entries cannot be replayed: {exc}")]
     return [Fault("projection_mismatch", None, f"{name} {key}: {what}") for name, key, what in differences(stored, rebuilt)]
-
-
-@main.command(hidden=True)
-@pass_ctx
-def summary(ctx: Context):
-    """Status of the configured ledger (shown when gooseterm runs without a command)."""
-    path = ctx.settings.ledger_path
-    if not path.exists():
-        click.echo(f"no ledger at {path}\n  create one:     gooseterm init\n  or try the demo: gooseterm demo")
-        sys.exit(EXIT_USAGE)
-    with ctx.workspace.open_ledger() as ledger:
-        n = ledger.size()
-        cps = ledger.checkpoints()
-        keys = ledger.keys()
-        click.echo(f"ledger {path}\n  origin      {ledger.origin}\n  entries     {n}")
-        click.echo(f"  checkpoint  {cps[-1][0] if cps else 'none'} entries\n  keys        {sum(k.revoked is None for k in keys.values())} valid, {sum(k.revoked is not None for k in keys.values())} revoked")
-        click.echo("")
-    from .orchestration_cmds import status
-
-    click.get_current_context().invoke(status)
