@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
 import os
 import platform
 import random
@@ -204,15 +205,30 @@ def bench_single(work: Path, path: Path, n: int) -> dict:
 # -- (c) verification --------------------------------------------------------------------------------
 
 
-def raw_verify_rate(path: Path, limit: int) -> tuple[float, int]:
-    """Rows/s of two crypto_sign_open calls per row on one core (messages prepared beforehand)."""
-    pairs = signed_pairs(path, limit)
-    def verify_all() -> None:
-        for spub, signed, lpub, row in pairs:
-            crypto_sign_open(signed, spub)
-            crypto_sign_open(row, lpub)
-    seconds, _ = timed(verify_all)
-    return len(pairs) / seconds, len(pairs)
+_PAIRS: list[tuple[bytes, bytes, bytes, bytes]] = []  # set before forking, so workers need no pickling
+
+
+def _open_pairs(bounds: tuple[int, int]) -> int:
+    """Two crypto_sign_open calls per row, for rows [start, stop) of _PAIRS."""
+    start, stop = bounds
+    for spub, signed, lpub, row in _PAIRS[start:stop]:
+        crypto_sign_open(signed, spub)
+        crypto_sign_open(row, lpub)
+    return stop - start
+
+
+def raw_verify_rates(path: Path, limit: int, procs: int, repeat: int) -> dict:
+    """Rows/s of the bare verify loop (messages prepared beforehand): one core, then `procs` at once."""
+    global _PAIRS
+    _PAIRS = signed_pairs(path, limit)
+    n = len(_PAIRS)
+    one_s = min(timed(lambda: _open_pairs((0, n)))[0] for _ in range(repeat))
+    with multiprocessing.get_context("fork").Pool(procs) as pool:
+        pool.map(_open_pairs, [(0, 1)] * procs)  # workers up before the clock starts
+        slices = [(i * n // procs, (i + 1) * n // procs) for i in range(procs)]
+        many_s = min(timed(lambda: pool.map(_open_pairs, slices))[0] for _ in range(repeat))
+    return {"raw_rows": n, "raw_verify_rows_per_s": n / one_s, "raw_procs": procs,
+            "raw_verify_parallel_rows_per_s": n / many_s, "raw_parallel_scaling": one_s / many_s}
 
 
 def verify_rate(path: Path, jobs: int) -> dict:
@@ -232,20 +248,22 @@ def verify_rate(path: Path, jobs: int) -> dict:
             "row_walk_done_s": walk_s, "after_walk_s": seconds - walk_s}
 
 
-def bench_verify(path: Path, raw_rows: int) -> dict:
-    log("(c) raw verify loop")
-    raw_per_s, raw_n = raw_verify_rate(path, raw_rows)
-    log("(c) verify_ledger jobs=1")
-    one = verify_rate(path, 1)
-    log("(c) verify_ledger jobs=2")
-    two = verify_rate(path, 2)
+def bench_verify(path: Path, raw_rows: int, repeat: int) -> dict:
+    """Best of `repeat` runs each: other processes on a shared machine only ever slow a run down."""
+    log(f"(c) raw verify loop, one process and two at once, best of {repeat}")
+    raw = raw_verify_rates(path, raw_rows, procs=2, repeat=repeat)
+    log(f"(c) verify_ledger jobs=1, best of {repeat}")
+    one = max((verify_rate(path, 1) for _ in range(repeat)), key=lambda r: r["rows_per_s"])
+    log(f"(c) verify_ledger jobs=2, best of {repeat}")
+    two = max((verify_rate(path, 2) for _ in range(repeat)), key=lambda r: r["rows_per_s"])
     return {
-        "raw_rows": raw_n,
-        "raw_verify_rows_per_s": raw_per_s,
+        "repeat": repeat,
+        **raw,
         "jobs1": one,
         "jobs2": two,
         "scaling_jobs2_over_jobs1": two["rows_per_s"] / one["rows_per_s"],
-        "jobs1_vs_raw": one["rows_per_s"] / raw_per_s,
+        "jobs1_vs_raw": one["rows_per_s"] / raw["raw_verify_rows_per_s"],
+        "jobs2_vs_raw_parallel": two["rows_per_s"] / raw["raw_verify_parallel_rows_per_s"],
     }
 
 
@@ -343,8 +361,9 @@ def table(r: dict) -> list[tuple[str, str, str, str, str]]:
     """Rows of (measure, gooseterm, floor, goal, verdict)."""
     a, b, c, d, e = r["bulk"], r["single"], r["verify"], r["big"], r["proofs"]
     per_core_floor = c["raw_verify_rows_per_s"]
-    cores = min(2, r["machine"]["cores"] or 1)
+    two_floor = c["raw_verify_parallel_rows_per_s"]
     big_rows = d["verify_jobs2"]["rows"]
+    big_scaling = d["verify_jobs2"]["rows_per_s"] / c["jobs1"]["rows_per_s"]
 
     def verdict(ok: bool) -> str:
         return "met" if ok else "MISSED"
@@ -362,10 +381,13 @@ def table(r: dict) -> list[tuple[str, str, str, str, str]]:
          verdict(b["append_p99_ms"] < GOALS["append_p99_ms"])),
         ("verify rows/s, jobs=1", f"{c['jobs1']['rows_per_s']:,.0f}", f"{per_core_floor:,.0f}", f">= {GOALS['verify_rows_per_s_per_core']:,}",
          verdict(c["jobs1"]["rows_per_s"] >= GOALS["verify_rows_per_s_per_core"])),
-        ("verify rows/s, jobs=2", f"{c['jobs2']['rows_per_s']:,.0f}", f"{per_core_floor * cores:,.0f}", "scales with jobs",
-         verdict(c["scaling_jobs2_over_jobs1"] >= 1.6)),
-        (f"verify {big_rows:,} rows, jobs=2, s", f"{d['verify_jobs2']['seconds']:.1f}", f"{big_rows / (per_core_floor * cores):.1f}",
+        ("verify rows/s, jobs=2", f"{c['jobs2']['rows_per_s']:,.0f}", f"{two_floor:,.0f}", "", ""),
+        ("  speed-up jobs=2 over jobs=1", f"{c['scaling_jobs2_over_jobs1']:.2f}x", f"{c['raw_parallel_scaling']:.2f}x", "", ""),
+        (f"verify {big_rows:,} rows, jobs=2, s", f"{d['verify_jobs2']['seconds']:.1f}", f"{big_rows / two_floor:.1f}",
          f"< {GOALS['big_verify_s']:.0f}", verdict(d["verify_jobs2"]["seconds"] < GOALS["big_verify_s"])),
+        # Scaling is judged on the big ledger: with CHUNK_ROWS-sized chunks a small one splits unevenly.
+        ("  speed-up jobs=2 (big) over jobs=1", f"{big_scaling:.2f}x", f"{c['raw_parallel_scaling']:.2f}x",
+         ">= 0.85 x floor", verdict(big_scaling >= 0.85 * c["raw_parallel_scaling"])),
         (f"build {d['build']['entries']:,} with append_many, s", f"{d['build']['build_s']:.0f}",
          f"{d['build']['entries'] / a['floor_per_s']:.0f}", "", ""),
         ("inclusion proof mean / p99 ms", f"{e['mean_ms']:.2f} / {e['p99_ms']:.2f}", "", f"< {GOALS['proof_ms']:.0f}",
@@ -396,7 +418,7 @@ def main(argv: list[str]) -> int:
         work = Path(tmp)
         result["bulk"] = bulk = bench_bulk(work, entries)
         result["single"] = bench_single(work, Path(bulk.pop("ledger")), appends)
-        result["verify"] = bench_verify(work / "bulk.db", min(entries, 20_000))
+        result["verify"] = bench_verify(work / "bulk.db", min(entries, 20_000), repeat=1 if args.quick else 3)
         big_path, result["big"] = bench_big(big)
         result["proofs"] = bench_proofs(big_path, proofs)
     result["total_s"] = time.perf_counter() - started
@@ -405,15 +427,19 @@ def main(argv: list[str]) -> int:
     result["table"] = [dict(zip(("measure", "gooseterm", "floor", "goal", "verdict"), row)) for row in rows]
     args.out.write_text(json.dumps(result, indent=2) + "\n")
 
+    print_table(result, rows, args.out)
+    return 0
+
+
+def print_table(result: dict, rows: list[tuple[str, str, str, str, str]], out: Path) -> None:
     m = result["machine"]
-    print(f"\ngooseterm ledger benchmark  {result['date']}  ({'QUICK, not for quoting' if args.quick else 'full'})")
+    print(f"\ngooseterm ledger benchmark  {result['date']}  ({'QUICK, not for quoting' if result['quick'] else 'full'})")
     print(f"{m['cpu']}, {m['cores']} cores; Python {m['python']}, SQLite {m['sqlite']}, libsodium {m['libsodium']}")
     print(f"load average before {result['load_average_before'][0]:.2f}, after {result['load_average_after'][0]:.2f}\n")
     widths = [max(len(str(r[i])) for r in rows + [("measure", "gooseterm", "floor", "goal", "verdict")]) for i in range(5)]
     for row in [("measure", "gooseterm", "floor", "goal", "verdict"), *rows]:
         print("  ".join(str(v).ljust(w) if i == 0 else str(v).rjust(w) for i, (v, w) in enumerate(zip(row, widths))))
-    print(f"\nwrote {args.out} in {result['total_s']:.0f} s")
-    return 0
+    print(f"\nwrote {out} in {result['total_s']:.0f} s")
 
 
 if __name__ == "__main__":
