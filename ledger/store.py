@@ -447,6 +447,7 @@ class Ledger:
 
 _ENTRY_COLUMNS = "seq, time, kind, service, promotion, leaf, leaf_hash, chain, row_sig"
 AppendHook = Callable[["Txn", Draft, Receipt, list[Signer]], None]
+_KINDS_SEEN: set[str] = set()  # kinds already checked for their characters
 
 
 class Txn:
@@ -514,22 +515,24 @@ class Txn:
         self._keys = None
 
     def _leaf(self, draft: Draft, envelope: bytes, seq: int, now: str) -> bytes:
-        return canonical_json(
-            {
-                "v": 1,
-                "seq": seq,
-                "time": now,
-                "kind": draft.kind,
-                "service": draft.service,
-                "promotion": draft.promotion,
-                "blobs": list(draft.blobs),
-                "envelope": json.loads(envelope),
-            }
-        )
+        """canonical_json of {v, seq, time, kind, service, promotion, blobs, envelope}, with the
+        (already canonical) envelope bytes spliced in rather than parsed and written again."""
+        return b"".join((
+            b'{"blobs":', canonical_json(list(draft.blobs)),
+            b',"envelope":', envelope,
+            b',"kind":', canonical_json(draft.kind),
+            b',"promotion":', canonical_json(draft.promotion),
+            b',"seq":', str(seq).encode(),
+            b',"service":', canonical_json(draft.service),
+            b',"time":', canonical_json(now),
+            b',"v":1}',
+        ))
 
     def _check_draft(self, draft: Draft) -> None:
-        if not draft.kind or not all(c.isalnum() or c in "._-" for c in draft.kind):
-            raise Refused(f"entry kind {draft.kind!r} must be letters, digits, '.', '_' or '-'")
+        if draft.kind not in _KINDS_SEEN:
+            if not draft.kind or not all(c.isalnum() or c in "._-" for c in draft.kind):
+                raise Refused(f"entry kind {draft.kind!r} must be letters, digits, '.', '_' or '-'")
+            _KINDS_SEEN.add(draft.kind)
         for d in draft.blobs:
             if blobstore.info(self.conn, d) is None:
                 raise Refused(f"entry refers to blob {d}, which is not stored; store it first")

@@ -479,3 +479,18 @@ def test_a_refused_append_leaves_the_ledger_unchanged(ledger: Ledger, case: str)
     # The writer is still usable and continues the sequence where it was.
     assert ledger.append(evidence(10), [CI]).seq == before[0]
     assert verifier.verify_ledger(str(ledger.path)).ok
+
+
+def test_spliced_leaf_bytes_are_the_canonical_json_of_the_leaf(tmp_path: Path) -> None:
+    """The append path splices the envelope into the leaf; the result must be canonical JSON."""
+    import json
+
+    from ledger.signing import canonical_json
+
+    admin = Signer.generate("admin")
+    ledger = Ledger.create(tmp_path / "l.db", "example.org/splice", Signer.generate("example.org/splice"), [(admin.vkey, ["admin"])])
+    digest = ledger.put_blob(b"evidence", "text/plain")
+    ledger.append(Draft("custom.one", {"ü": "naïve ✓", "n": [1, 2.5, None]}, service="svc-ü", promotion="p-1", blobs=(digest,)), [admin])
+    ledger.append(Draft("custom.two", {}), [admin])
+    for entry in ledger.entries():
+        assert entry.leaf == canonical_json(json.loads(entry.leaf))
