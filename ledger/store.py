@@ -224,13 +224,19 @@ class Ledger:
             conn = _connect(path, readonly)
             tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
             if "meta" not in tables or "entries" not in tables:
+                conn.close()
                 raise ForeignFile(f"{path} is an SQLite file without gooseterm's tables; it is not a ledger")
             fmt = conn.execute("SELECT value FROM meta WHERE key = 'format'").fetchone()
         except sqlite3.DatabaseError as exc:
             raise _open_error(path, exc) from None
         if fmt is None or fmt[0] != FORMAT:
+            conn.close()
             raise ForeignFile(f"{path} has format {fmt[0] if fmt else 'none'!r}, want {FORMAT!r}")
-        return cls(path, conn, signer, clock)
+        try:
+            return cls(path, conn, signer, clock)
+        except BaseException:
+            conn.close()
+            raise
 
     @classmethod
     def create(

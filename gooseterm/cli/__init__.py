@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -87,6 +88,8 @@ class GoosetermGroup(click.Group):
             _fail(str(exc), EXIT_REFUSED)
         except (LedgerError, KeyStoreError, EvidenceError, ConfigError) as exc:
             _fail(str(exc), EXIT_USAGE)
+        except sqlite3.DatabaseError as exc:  # a page damaged after the ledger opened fine
+            _fail(f"the ledger file cannot be read ({exc}); run `gooseterm verify` and restore from a backup", EXIT_USAGE)
 
 
 def dashboard_options(f: Callable) -> Callable:
