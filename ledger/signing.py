@@ -7,7 +7,6 @@ are defined there (and in docs/CRYPTO.md) and only reused here.
 from __future__ import annotations
 
 import base64
-import binascii
 import json
 import os
 import re
@@ -26,6 +25,7 @@ from ledger.verifier import (
     key_id,
     pae,
     parse_envelope,
+    split_key,
     split_note,
 )
 
@@ -67,22 +67,10 @@ class Signer:
         text = skey.strip()
         if not text.startswith(SKEY_PREFIX):
             raise NoteError(f"signer key does not start with {SKEY_PREFIX!r}")
-        parts = text[len(SKEY_PREFIX) :].split("+", 2)  # the base64 part may itself contain '+'
-        if len(parts) != 3:
-            raise NoteError("malformed signer key: want PRIVATE+KEY+name+keyid+key")
-        name, hexid, b64 = parts
-        if not _valid_key_name(name):
-            raise NoteError(f"malformed signer key name {name!r}")
-        try:
-            kid = bytes.fromhex(hexid)
-            raw = base64.b64decode(b64, validate=True)
-        except (ValueError, binascii.Error):
-            raise NoteError(f"malformed signer key for {name!r}: bad hex or base64") from None
-        if len(kid) != 4 or len(raw) != 1 + SEED_SIZE or raw[0] != ALG_ED25519:
-            raise NoteError(f"signer key for {name!r} is not an Ed25519 signed-note key")
-        signer = cls(name, raw[1:])
+        name, kid, seed = split_key(text[len(SKEY_PREFIX) :], "signer key", "PRIVATE+KEY+name+keyid+key")
+        signer = cls(name, seed)
         if signer.id != kid:
-            raise NoteError(f"signer key for {name!r}: key id {hexid} does not match name and key")
+            raise NoteError(f"signer key for {name!r}: key id {kid.hex()} does not match name and key")
         return signer
 
     def __repr__(self) -> str:

@@ -220,22 +220,31 @@ class NoteVerifier:
         return f"{self.name}+{self.id.hex()}"
 
 
-def parse_vkey(vkey: str) -> NoteVerifier:
-    """Parse a name+hex(keyid)+base64(0x01||pub) verifier key, checking the id matches."""
-    parts = vkey.strip().split("+", 2)  # the base64 part may itself contain '+'
+def split_key(text: str, kind: str, shape: str) -> tuple[str, bytes, bytes]:
+    """Split a signed-note key body name+hex(keyid)+base64(0x01||32 bytes) and check its form.
+
+    Returns (name, 4-byte key id, 32 bytes of key material); the caller checks the id against
+    the key, since a verifier key holds the public key and a signer key the seed.
+    """
+    parts = text.split("+", 2)  # the base64 part may itself contain '+'
     if len(parts) != 3:
-        raise NoteError(f"malformed verifier key {vkey!r}: want name+keyid+key")
+        raise NoteError(f"malformed {kind}: want {shape}")
     name, hexid, b64 = parts
     if not _valid_key_name(name):
-        raise NoteError(f"malformed verifier key name {name!r}")
+        raise NoteError(f"malformed {kind} name {name!r}")
     try:
         kid = bytes.fromhex(hexid)
         raw = base64.b64decode(b64, validate=True)
     except (ValueError, binascii.Error) as exc:
-        raise NoteError(f"malformed verifier key {vkey!r}: {exc}") from None
+        raise NoteError(f"malformed {kind} for {name!r}: {exc}") from None
     if len(kid) != 4 or len(raw) != 33 or raw[0] != ALG_ED25519:
-        raise NoteError(f"verifier key {vkey!r} is not an Ed25519 signed-note key")
-    pub = raw[1:]
+        raise NoteError(f"{kind} for {name!r} is not an Ed25519 signed-note key")
+    return name, kid, raw[1:]
+
+
+def parse_vkey(vkey: str) -> NoteVerifier:
+    """Parse a name+hex(keyid)+base64(0x01||pub) verifier key, checking the id matches."""
+    name, kid, pub = split_key(vkey.strip(), "verifier key", "name+keyid+key")
     if key_id(name, pub) != kid:
         raise NoteError(f"verifier key {vkey!r}: key id does not match name and key")
     return NoteVerifier(name, kid, pub)
