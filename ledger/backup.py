@@ -57,22 +57,8 @@ def backup(src: Path, out: Path, jobs: int = 1, progress: Callable[[int, int], N
     check_ledger_file(src)
     if out.exists():
         raise BackupError(f"{out} already exists; a backup never overwrites (choose a new name)")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".partial", dir=out.parent)
-    os.close(fd)
-    tmp = Path(name)
+    tmp = _standalone_copy(src, out, ".partial", progress)
     try:
-        source = sqlite3.connect(f"{src.resolve().as_uri()}?mode=ro", uri=True)
-        source.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        target = sqlite3.connect(tmp)
-        try:
-            _copy_pages(source, target, progress)
-            # A self-contained file: no WAL beside it, whatever the source's journal mode.
-            target.execute("PRAGMA journal_mode = DELETE")
-        finally:
-            target.close()
-            source.close()
-        _fsync(tmp)
         report = verify_ledger(str(tmp), jobs=jobs)
         if not report.ok:
             f = report.first
@@ -84,6 +70,31 @@ def backup(src: Path, out: Path, jobs: int = 1, progress: Callable[[int, int], N
     finally:
         for suffix in ("", "-journal", "-wal", "-shm"):
             Path(str(tmp) + suffix).unlink(missing_ok=True)
+
+
+def _standalone_copy(src: Path, beside: Path, suffix: str, progress: Callable[[int, int], None] | None) -> Path:
+    """Copy the ledger at `src` page by page into a new, fsynced, self-contained file (no WAL
+    beside it, whatever the source's journal mode) in the folder of `beside`; returns its path."""
+    beside.parent.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(prefix=f".{beside.name}.", suffix=suffix, dir=beside.parent)
+    os.close(fd)
+    tmp = Path(name)
+    try:
+        source = sqlite3.connect(f"{src.resolve().as_uri()}?mode=ro", uri=True)
+        source.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        target = sqlite3.connect(tmp)
+        try:
+            _copy_pages(source, target, progress)
+            target.execute("PRAGMA journal_mode = DELETE")
+        finally:
+            target.close()
+            source.close()
+        _fsync(tmp)
+    except BaseException:
+        for extra in ("", "-journal", "-wal", "-shm"):
+            Path(str(tmp) + extra).unlink(missing_ok=True)
+        raise
+    return tmp
 
 
 def _root_at(path: Path, size: int) -> bytes:
@@ -152,20 +163,8 @@ def restore(copy: Path, live: Path, force: bool = False, allow_rollback: bool = 
 
 def _replace_file(copy: Path, live: Path) -> None:
     """No usable live ledger: put a copy of the file in its place (rename, so all or nothing)."""
-    live.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(prefix=f".{live.name}.", suffix=".restoring", dir=live.parent)
-    os.close(fd)
-    tmp = Path(name)
+    tmp = _standalone_copy(copy, live, ".restoring", None)
     try:
-        source = sqlite3.connect(f"{copy.resolve().as_uri()}?mode=ro", uri=True)
-        target = sqlite3.connect(tmp)
-        try:
-            _copy_pages(source, target, None)
-            target.execute("PRAGMA journal_mode = DELETE")
-        finally:
-            target.close()
-            source.close()
-        _fsync(tmp)
         for suffix in ("-wal", "-shm"):  # a damaged file's WAL must not be applied to the new one
             Path(str(live) + suffix).unlink(missing_ok=True)
         os.replace(tmp, live)
