@@ -78,6 +78,11 @@ def expires_at(promotion: dict) -> datetime:
     return parse_time(promotion["requested_time"]) + timedelta(seconds=promotion["policy"]["expires_after_seconds"])
 
 
+def is_expired(promotion: dict, now: datetime) -> bool:
+    """True when a promotion with an approval policy is past the time it accepted approvals until."""
+    return bool(promotion["policy"]) and expires_at(promotion) <= now
+
+
 @dataclass
 class ApprovalStatus:
     """Whether the policy is met now, and what is missing."""

@@ -20,6 +20,7 @@ from ledger.verifier import parse_vkey
 from .approvals import (
     approval_status,
     expires_at,
+    is_expired,
     parse_time,
     refusal_for,
     rejection_refusal_for,
@@ -76,7 +77,7 @@ def approval_refusal(org: OrgConfig, promotion: dict, person: str | None, now: d
         return f"promotion {promotion['id']} is {promotion['status']}, not awaiting approval"
     if person is None:
         return "no signing identity: run `gooseterm init`, or pass --as NAME / set GOOSETERM_KEY"
-    if promotion["policy"] and expires_at(promotion) <= now:
+    if is_expired(promotion, now):
         return (f"promotion {promotion['id']} expired at {expires_at(promotion).isoformat()}; "
                 f"request it again (gooseterm promote {promotion['service']} --to {promotion['to']})")
     return (rejection_refusal_for if reject else refusal_for)(org, promotion, person)

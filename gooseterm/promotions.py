@@ -16,7 +16,7 @@ from adapters.evidence import parse_evidence
 from ledger.signing import Signer
 from ledger.store import Draft, Ledger, Txn
 
-from .approvals import approval_status, expires_at, groups_of, parse_time, policy_snapshot, refusal_for, rejection_refusal_for
+from .approvals import approval_status, expires_at, groups_of, is_expired, parse_time, policy_snapshot, refusal_for, rejection_refusal_for
 from .errors import Conflict, GoosetermError, Refusal
 from .evidence import EvidenceRecord, evidence_digest, latest_evidence, record_evidence
 from .gates import GateContext, GateResult, Result, evaluate_transition, run_validator
@@ -202,7 +202,7 @@ class Orchestrator:
         current = rec["state"]
         transition = self._transition(current, target, service)
         for p in list(txn.projection_items(PROMOTION).values()):
-            if p["service"] == service and p["status"] == "awaiting_approval" and p["policy"] and expires_at(p) <= self.now():
+            if p["service"] == service and p["status"] == "awaiting_approval" and is_expired(p, self.now()):
                 self._finish(txn, me, p, "promotion.expired", {"reasons": [f"no decision before {expires_at(p).isoformat()}"]},
                              Outcome(service, ""))
             elif p["service"] == service and p["status"] in OPEN_STATUSES:
@@ -307,7 +307,7 @@ class Orchestrator:
         out.service, out.promotion = promo["service"], pid
         if promo["status"] != "awaiting_approval":
             raise Refusal(f"promotion {pid} is {promo['status']}, not awaiting approval" + (f": {'; '.join(promo['reasons'])}" if promo["reasons"] else ""))
-        if promo["policy"] and expires_at(promo) <= self.now():
+        if is_expired(promo, self.now()):
             self._finish(txn, me, promo, "promotion.expired", {"reasons": [f"no decision before {expires_at(promo).isoformat()}"]}, out)
             raise _Expired(promo)
         return promo

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .approvals import approval_status, expires_at
+from .approvals import approval_status, expires_at, is_expired
 from .gates import evaluate_transition
 from .orgconfig import GateType, TransitionKind
 
@@ -16,7 +16,7 @@ def service_status(orch, service: str) -> dict:
     pending = []
     now = orch.now()
     for p in promotions:
-        if p["status"] == "awaiting_approval" and p["policy"] and expires_at(p) <= now:
+        if p["status"] == "awaiting_approval" and is_expired(p, now):
             blockers.append(f"{p['id']} expired at {expires_at(p).isoformat()} without enough approvals; request it again")
         elif p["status"] == "awaiting_approval":
             st = approval_status(p, now)
