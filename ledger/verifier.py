@@ -1021,6 +1021,52 @@ def _merge(into: _ChunkResult, r: _ChunkResult) -> None:
 BUNDLE_FORMAT = "gooseterm-bundle/1"
 MANIFEST, MANIFEST_NOTE, CHECKPOINT_NOTE = "manifest.json", "manifest.note", "checkpoint.note"
 ENTRIES, ROWS, CONSISTENCY = "entries.jsonl", "rows.jsonl", "consistency.json"
+CITED, CITED_ROWS = "cited.jsonl", "cited-rows.jsonl"  # a partial bundle's entries from outside its period that others cite
+PROMOTION_KINDS = ("promotion.", "approval.", "gate.result")  # the entries of one promotion, opened by its request
+
+
+def _dig(obj: object, *path: str) -> object:
+    for key in path:
+        obj = obj.get(key) if isinstance(obj, dict) else None
+    return obj
+
+
+def cited_seqs(kind: str, record: dict, statement: dict) -> set[int]:
+    """The earlier entries an entry cites, by seq: what checking it reads, so a bundle that carries
+    the entry must carry them too (in its period, or in cited.jsonl with inclusion proofs).
+
+    The one place that knows how entries cite each other:
+    - an entry of a promotion (promotion.*, approval.*, gate.result) answers the request that opened
+      it, whose seq ends the promotion id (`{service}-{seq}`, gooseterm/promotions.py);
+    - a decision cites the approvals of its quorum (`predicate.quorum.approvals`), and a break-glass
+      promotion the override entry (`predicate.override.seq`);
+    - a statement bound to a request names it (`predicate.binding.request.seq`).
+    Only earlier seqs count: an entry cannot cite itself or what was written after it.
+    """
+    seq = record.get("seq")
+    if type(seq) is not int:
+        return set()
+    predicate = _dig(statement, "predicate")
+    found = [_dig(predicate, "override", "seq"), _dig(predicate, "binding", "request", "seq")]
+    approvals = _dig(predicate, "quorum", "approvals")
+    if isinstance(approvals, list):
+        found += approvals
+    promotion = record.get("promotion")
+    if isinstance(kind, str) and kind.startswith(PROMOTION_KINDS) and isinstance(promotion, str):
+        tail = promotion.rpartition("-")[2]
+        if tail.isascii() and tail.isdigit():
+            found.append(int(tail))
+    return {s for s in found if type(s) is int and 0 <= s < seq}
+
+
+def entry_cites(record: dict) -> set[int]:
+    """`cited_seqs` of a decoded leaf; a leaf whose statement cannot be read cites nothing (the row
+    checks report it)."""
+    try:
+        statement = json.loads(parse_envelope(record["envelope"]).payload)
+    except (ValueError, KeyError, TypeError):
+        return set()
+    return cited_seqs(record.get("kind"), record, statement)
 
 
 def manifest_note_body(origin: str, manifest: bytes, fmt: str = BUNDLE_FORMAT) -> bytes:
@@ -1098,6 +1144,7 @@ class _BundleChunk(_ChunkResult):
     seqs: list[int] = field(default_factory=list)
     trust: list[tuple[int, int, str]] = field(default_factory=list)  # (line, seq, kind)
     refs: set[str] = field(default_factory=set)
+    cites: dict[int, int] = field(default_factory=dict)  # cited seq -> the first seq citing it (partial bundles)
     subtree: bytes | None = None
     hashes: list[bytes] = field(default_factory=list)
 
@@ -1145,6 +1192,9 @@ def _verify_bundle_chunk(bounds: tuple[int, int]) -> _BundleChunk:
                 verify_inclusion(seq, cp.size, lh, proof, cp.root)
             except ProofError as exc:
                 out.faults.append(Fault("leaf_modified", seq, f"entry is not in the checkpoint's tree ({exc})"))
+            if isinstance(record, dict):
+                for cited in entry_cites(record):
+                    out.cites[cited] = min(out.cites.get(cited, seq), seq)
         rows.append((seq, *cols, leaf, lh, chain, sig))
         records.append(record)
     before = _parse_row_line(metas[start - 1]) if start else None
@@ -1177,6 +1227,8 @@ def _merge_bundle(into: _BundleChunk, r: _BundleChunk) -> None:
     into.seqs += r.seqs
     into.trust += r.trust
     into.refs |= r.refs
+    for cited, by in r.cites.items():
+        into.cites[cited] = min(into.cites.get(cited, by), by)
 
 
 def _complete_root(results: list[_BundleChunk]) -> bytes:
@@ -1270,7 +1322,7 @@ def verify_bundle(
     kept: dict[str, bytes | None] = {}
     for name, digest in sorted(listed.items()):
         data = files.read(name)
-        if name in (ENTRIES, ROWS):
+        if name in (ENTRIES, ROWS, CITED, CITED_ROWS):
             kept[name] = data  # read (and for a zip, inflated) once
         if data is None:
             report.faults.append(Fault("bundle_file_mismatch", None, f"{name} is listed in the manifest but missing"))
@@ -1288,12 +1340,22 @@ def verify_bundle(
     report.size, report.root = cp.size, cp.root
     report.checkpoints_checked += 1
 
-    leaves = _split_lines(kept[ENTRIES] if ENTRIES in kept else files.read(ENTRIES))
-    metas = _split_lines(kept[ROWS] if ROWS in kept else files.read(ROWS))
+    def pair(entries: str, rows: str) -> tuple[list[bytes], list[bytes]]:
+        """The lines of an entries file and its rows file, as many of each."""
+        leaves = _split_lines(kept[entries] if entries in kept else files.read(entries))
+        metas = _split_lines(kept[rows] if rows in kept else files.read(rows))
+        if len(leaves) != len(metas):
+            report.faults.append(Fault("leaf_modified", None, f"{entries} has {len(leaves)} lines but {rows} has {len(metas)}"))
+        n = min(len(leaves), len(metas))
+        return leaves[:n], metas[:n]
+
+    # The period's lines, then the cited entries' (one walk; a chunk never spans the two files).
+    leaves, metas = pair(ENTRIES, ROWS)
+    cited_leaves, cited_metas = pair(CITED, CITED_ROWS)
     kept.clear()
-    if len(leaves) != len(metas):
-        report.faults.append(Fault("leaf_modified", None, f"{ENTRIES} has {len(leaves)} lines but {ROWS} has {len(metas)}"))
-    lines = min(len(leaves), len(metas))
+    lines = len(leaves)
+    leaves += cited_leaves
+    metas += cited_metas
     first, last = manifest.get("range", [0, -1])
     complete = bool(manifest.get("complete"))
     sel_service = (manifest.get("selection") or {}).get("service")
@@ -1302,7 +1364,7 @@ def verify_bundle(
     # found here by a quick look for their kind, then confirmed by the workers' full parse of every
     # line (an entry that hid its kind from the quick look makes the checks run again).
     trust = []
-    for n in range(lines):
+    for n in range(len(leaves)):
         if b"ledger." in leaves[n]:
             meta = _parse_row_line(metas[n])
             try:
@@ -1312,14 +1374,17 @@ def verify_bundle(
             if meta is not None and kind in TRUST_KINDS:
                 trust.append((n, meta[0], kind))
     chunks = [(a, min(a + BUNDLE_CHUNK, lines)) for a in range(0, lines, BUNDLE_CHUNK)]
+    entry_chunks = len(chunks)
+    chunks += [(a, min(a + BUNDLE_CHUNK, len(leaves))) for a in range(lines, len(leaves), BUNDLE_CHUNK)]
     global _bundle
     try:
         for _ in range(2):
             timeline = Report(source=report.source)
-            keys = _trust_timeline([(seq, kind, leaves[n]) for n, seq, kind in trust], origin, ledger_key, timeline)
+            keys = _trust_timeline([(seq, kind, leaves[n]) for n, seq, kind in sorted(trust, key=lambda t: t[1])],
+                                   origin, ledger_key, timeline)
             _bundle = {"leaves": leaves, "metas": metas, "checkpoint": cp, "range": (first, last, sel_service),
                        "complete": complete, "origin": origin, "ledger_pub": ledger_key.public_key, "keys": keys}
-            results = _run_bundle_chunks(chunks, jobs, progress, lines)
+            results = _run_bundle_chunks(chunks, jobs, progress, len(leaves))
             seen = [t for r in results for t in r.trust]
             if seen == trust:
                 break
@@ -1327,25 +1392,36 @@ def verify_bundle(
     finally:
         _bundle = {}
     merged = _BundleChunk()
-    for r in results:
+    for r in results[:entry_chunks]:
         _merge_bundle(merged, r)
+    seqs = list(merged.seqs)
+    for r in results[entry_chunks:]:
+        _merge_bundle(merged, r)
+    cited = merged.seqs[len(seqs):]
     report.faults += timeline.faults + merged.faults
 
-    seqs = merged.seqs
     present = set(seqs)
     for s in range(first, last + 1):
         if s not in present:
             report.faults.append(Fault("row_deleted", s, f"seq {s} of the exported range {first}..{last} is missing"))
             break
-    if len(present) != len(seqs):
+    carried = seqs + cited
+    if len(set(carried)) != len(carried):
         seen_seqs: set[int] = set()
-        dup = next(s for s in seqs if s in seen_seqs or seen_seqs.add(s))
+        dup = next(s for s in carried if s in seen_seqs or seen_seqs.add(s))
         report.faults.append(Fault("row_inserted", dup, f"seq {dup} appears more than once"))
-    if seqs != sorted(seqs):
-        bad = next(i for i in range(1, len(seqs)) if seqs[i] < seqs[i - 1])
-        report.faults.append(Fault("row_reordered", seqs[bad], f"seq {seqs[bad]} comes after seq {seqs[bad - 1]}"))
-    if any(s >= cp.size for s in seqs):
-        report.faults.append(Fault("row_inserted", max(seqs), f"seq {max(seqs)} lies beyond the checkpoint's {cp.size} entries"))
+    for name, order in ((ENTRIES, seqs), (CITED, cited)):
+        if order != sorted(order):
+            bad = next(i for i in range(1, len(order)) if order[i] < order[i - 1])
+            report.faults.append(Fault("row_reordered", order[bad], f"seq {order[bad]} comes after seq {order[bad - 1]} in {name}"))
+    if any(s >= cp.size for s in carried):
+        report.faults.append(Fault("row_inserted", max(carried), f"seq {max(carried)} lies beyond the checkpoint's {cp.size} entries"))
+    # Every entry carried must have what it cites carried too, or its checks (a quorum against the
+    # request's policy, an approval's request) would pass on what is not there.
+    carried_set = set(carried)
+    for s, by in sorted(merged.cites.items()):
+        if s not in carried_set and not first <= s <= last:
+            report.faults.append(Fault("row_deleted", s, f"seq {s}, cited by seq {by}, is neither in the period nor in {CITED}"))
     _classify_misplaced(merged.misplaced, report)
     _check_quorums(merged.approvals, merged.quorums, merged.requests, report)
 
@@ -1356,12 +1432,12 @@ def verify_bundle(
         report.faults.append(Fault("bundle_file_mismatch", None, f"{CONSISTENCY} is unreadable"))
     root_at = None
     if complete and seqs == list(range(cp.size)):
-        if _complete_root(results) != cp.root:
+        if _complete_root(results[:entry_chunks]) != cp.root:
             report.faults.append(Fault("checkpoint_root_mismatch", cp.size - 1, "the entries do not produce the checkpoint's root"))
 
         def root_at(size: int) -> bytes:
             """Every leaf is here: a root at any size comes from the leaves themselves."""
-            return _roots_of(((_parse_row_line(m) or (0, b""))[1:2] for m in metas), {size}).get(size, b"")
+            return _roots_of(((_parse_row_line(m) or (0, b""))[1:2] for m in metas[:lines]), {size}).get(size, b"")
 
     notes = [(files.read(n) or b"", False) for n in sorted(files.names()) if n.startswith("checkpoints/") and n.endswith(".note")]
     notes += [(trusted_checkpoint, True)] if trusted_checkpoint is not None else []
