@@ -45,7 +45,7 @@ from ledger.verifier import (
 )
 
 from .audit_tree import audit_tree_files, promotion_id
-from .oscal import assessment_results
+from .oscal import PLAN, RESULTS, assessment_plan, assessment_results
 
 ZIP_TIME = (1980, 1, 1, 0, 0, 0)  # fixed member times: the same ledger gives the same zip
 ZIP_LEVEL = 3  # deflate level: twice level 6's speed on entries and signatures for ~6% more bytes
@@ -191,7 +191,7 @@ def build_bundle(
     first, last = _period(ledger, sel, size)
     complete = sel.since is None and sel.until is None
     files: dict[str, bytes] = {CHECKPOINT_NOTE: note}
-    leaves, rows, entries, cited = [], [], [], []
+    leaves, rows, entries, blob_refs = [], [], [], []
     carried: set[int] = set()
     cites: set[int] = set()
     start_time = end_time = None
@@ -212,7 +212,7 @@ def build_bundle(
         if kind.startswith(_DECODED_KINDS):
             entries.append(Entry(*row))
         if not leaf.startswith(_NO_BLOBS) and (sel.service is None or service == sel.service):
-            cited += json.loads(leaf).get("blobs", [])
+            blob_refs += json.loads(leaf).get("blobs", [])
     files[ENTRIES] = b"".join(leaf + b"\n" for leaf in leaves)
     files[ROWS] = b"".join(rows)
     del leaves, rows
@@ -232,8 +232,12 @@ def build_bundle(
          for k in sorted(ledger.keys().values(), key=lambda k: k.keyid)]
     )
     files["policy.json"] = canonical_json(policy or {})
+    # The evidence the period's gate results read, even when it was collected before the period:
+    # the assessment results link to it.
+    blob_refs += [d for e in entries if e.kind == "gate.result" and (sel.service is None or e.service == sel.service)
+                  for d in e.predicate.get("evidence", [])]
     archived = []
-    for digest in dict.fromkeys(cited):
+    for digest in dict.fromkeys(blob_refs):
         name = "blobs/" + digest.removeprefix("sha256:")
         try:
             files[name] = ledger.blob(digest)
@@ -241,7 +245,9 @@ def build_bundle(
             archived.append(digest)
     files.update(_summaries(entries, sel.service))
     period = (start_time, end_time) if start_time else None
-    files["oscal/assessment-results.json"] = canonical_json(assessment_results(ledger.origin, entries, sel.service, period))
+    held = {"sha256:" + name.removeprefix("blobs/") for name in files if name.startswith("blobs/")}
+    files[PLAN] = canonical_json(assessment_plan(ledger.origin, entries, sel.service, period))
+    files[RESULTS] = canonical_json(assessment_results(ledger.origin, entries, sel.service, period, held))
     if audit_tree:
         files.update(audit_tree_files(entries, files, sel.service))
     files["VERIFY.md"] = VERIFY_MD.read_bytes()
