@@ -1145,6 +1145,7 @@ class _BundleChunk(_ChunkResult):
     trust: list[tuple[int, int, str]] = field(default_factory=list)  # (line, seq, kind)
     refs: set[str] = field(default_factory=set)
     cites: dict[int, int] = field(default_factory=dict)  # cited seq -> the first seq citing it (partial bundles)
+    edges: dict[int, str] = field(default_factory=dict)  # writer time of the entries just outside the period
     subtree: bytes | None = None
     hashes: list[bytes] = field(default_factory=list)
 
@@ -1182,6 +1183,8 @@ def _verify_bundle_chunk(bounds: tuple[int, int]) -> _BundleChunk:
         except (ValueError, AttributeError):
             record, cols = None, (None, None, None, None)
         out.seqs.append(seq)
+        if seq in (first - 1, last + 1) and isinstance(cols[0], str):
+            out.edges[seq] = cols[0]
         if cols[1] in TRUST_KINDS:
             out.trust.append((n, seq, cols[1]))
         if isinstance(record, dict) and first <= seq <= last and (service is None or cols[2] == service):
@@ -1229,6 +1232,7 @@ def _merge_bundle(into: _BundleChunk, r: _BundleChunk) -> None:
     into.refs |= r.refs
     for cited, by in r.cites.items():
         into.cites[cited] = min(into.cites.get(cited, by), by)
+    into.edges.update(r.edges)
 
 
 def _complete_root(results: list[_BundleChunk]) -> bytes:
@@ -1422,6 +1426,8 @@ def verify_bundle(
     for s, by in sorted(merged.cites.items()):
         if s not in carried_set and not first <= s <= last:
             report.faults.append(Fault("row_deleted", s, f"seq {s}, cited by seq {by}, is neither in the period nor in {CITED}"))
+    if not complete:
+        _check_period_edges(first, last, cp.size, manifest.get("selection") or {}, merged.edges, report)
     _classify_misplaced(merged.misplaced, report)
     _check_quorums(merged.approvals, merged.quorums, merged.requests, report)
 
@@ -1445,6 +1451,25 @@ def verify_bundle(
         _check_bundle_checkpoint(note_bytes, cp, proofs, root_at, ledger_key, report, trusted=trusted)
     _check_bundle_blobs(files, merged.refs, set(manifest.get("archived_blobs", [])), report)
     return report
+
+
+def _check_period_edges(first: int, last: int, size: int, selection: dict, edges: dict[int, str], report: Report) -> None:
+    """The entries just before and after a period prove where it starts and ends: each must be in the
+    bundle and dated outside the selected days, or an entry of the period was left out of it."""
+    import datetime
+
+    since, until = selection.get("since"), selection.get("until")
+    try:
+        end = (datetime.date.fromisoformat(until) + datetime.timedelta(days=1)).isoformat() if until else None
+    except (TypeError, ValueError):
+        end = None
+    for seq, bound, outside in ((first - 1, since, lambda t: t < since), (last + 1, end, lambda t: t >= end)):
+        if not 0 <= seq < size:
+            continue
+        if seq not in edges:
+            report.faults.append(Fault("row_deleted", seq, f"seq {seq}, just outside the exported range {first}..{last}, is missing"))
+        elif not isinstance(bound, str) or not outside(edges[seq]):
+            report.faults.append(Fault("row_deleted", seq, f"seq {seq} ({edges[seq]}) belongs to the selected days but not to the exported range {first}..{last}"))
 
 
 def _check_bundle_checkpoint(note: bytes, cp: Checkpoint, proofs: dict, root_at, ledger_key: NoteVerifier,

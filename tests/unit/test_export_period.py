@@ -257,6 +257,24 @@ def test_a_cited_entry_also_in_the_period_is_row_inserted(home: Path, seqs: dict
     assert verify_both(home, b) == {"row_inserted": seqs["carol"]}
 
 
+def test_a_period_without_the_entry_just_before_it_is_row_deleted(home: Path, last_day: Path, tmp_path: Path) -> None:
+    """The fences prove where the period starts and ends; before, a bundle without one was VALID."""
+    b = copy_bundle(last_day, tmp_path / "b")
+    first = manifest(b)["range"][0]
+    drop_line(b, "entries.jsonl", "rows.jsonl", first - 1)
+    resign_manifest(b, ledger_signer(home))
+    assert verify_both(home, b) == {"row_deleted": first - 1}
+
+
+def test_a_range_narrowed_to_leave_out_an_entry_of_the_selected_days_is_row_deleted(home: Path, last_day: Path, tmp_path: Path) -> None:
+    b = copy_bundle(last_day, tmp_path / "b")
+    first, last = manifest(b)["range"]
+    resign_manifest(b, ledger_signer(home), lambda m: m.update(range=[first + 1, last]))
+    assert verify_both(home, b) == {"row_deleted": first}
+    _, report = verify_with_gooseterm(home, b)
+    assert "belongs to the selected days" in report["first_fault"]["detail"]
+
+
 # -- OSCAL: a real plan, valid documents, links that resolve ------------------------------------------------
 
 
