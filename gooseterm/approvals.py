@@ -9,19 +9,28 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from ledger.verifier import Approval, parse_time, quorum_status
+
 from .orgconfig import ApprovalPolicy, OrgConfig
 
 
-def parse_time(value: str) -> datetime:
-    """Parse the ledger's RFC 3339 UTC writer time."""
-    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+def eligible_approvers(org: OrgConfig, policy: ApprovalPolicy, service: str, requester: str) -> dict[str, list[str]]:
+    """The people who may approve this request, with the groups each counts for: in an approver
+    group (or anyone, when the policy names none), and neither the requester nor an owner unless
+    self-approval is allowed."""
+    excluded = set() if policy.allow_self_approval else {requester} | owners_of(org, service)
+    allowed = set(policy.approver_groups) if policy.approver_groups is not None else None
+    return {name: groups_of(org, name) for name in sorted(org.org.people)
+            if name not in excluded and (allowed is None or set(groups_of(org, name)) & allowed)}
 
 
-def policy_snapshot(policy: ApprovalPolicy | None) -> dict | None:
-    """The policy as recorded in the promotion, so later config edits cannot rewrite the rules."""
+def policy_snapshot(org: OrgConfig, policy: ApprovalPolicy | None, service: str, requester: str) -> dict | None:
+    """The policy as recorded (and signed) in the request, with who may approve it: later config edits
+    cannot rewrite the rules, and the verifiers count approvals from this record alone."""
     if policy is None:
         return None
     return {
+        "approvers": eligible_approvers(org, policy, service, requester),
         "required": policy.required,
         "approver_groups": policy.approver_groups,
         "groups_required": list(policy.groups_required),
@@ -94,27 +103,18 @@ class ApprovalStatus:
 
 
 def approval_status(promotion: dict, now: datetime) -> ApprovalStatus:
-    """Count the approvals that are still valid and check number and groups against the policy."""
+    """Count the approvals that are still valid and check number and groups against the policy,
+    with the same rule (ledger.verifier.quorum_status) that both verifiers apply."""
     policy = promotion["policy"]
     if policy is None:
         return ApprovalStatus(True, "no approval policy applies")
-    ttl = timedelta(seconds=policy["expires_after_seconds"])
-    counted, seen = [], set()
-    for a in promotion["approvals"]:
-        if a["decision"] != "approve" or a["person"] in seen:
-            continue
-        if a["evidence_digest"] != promotion["evidence_digest"]:
-            continue
-        if parse_time(a["time"]) + ttl <= now:
-            continue
-        seen.add(a["person"])
-        counted.append(a)
-    covered = {g for a in counted for g in a["groups"]}
-    missing = [g for g in policy["groups_required"] if g not in covered]
-    need = policy["required"]
-    if len(counted) >= need and not missing:
-        return ApprovalStatus(True, f"{len(counted)} of {need} approvals", counted, [])
-    parts = [f"{len(counted)} of {need} approvals"]
-    if missing:
-        parts.append(f"needs one from {', '.join(missing)}")
-    return ApprovalStatus(False, "; ".join(parts), counted, missing)
+    granted = {a["seq"]: a for a in promotion["approvals"] if a["decision"] == "approve"}
+    status = quorum_status(policy, parse_time(promotion["requested_time"]), promotion["evidence_digest"],
+                           (Approval(seq, a["person"], parse_time(a["time"]), a["evidence_digest"], a["policy_digest"])
+                            for seq, a in granted.items()), now)
+    counted = [granted[a.seq] for a in status.counted]
+    missing = list(status.missing_groups)
+    summary = f"{len(counted)} of {status.required} approvals"
+    if status.met:
+        return ApprovalStatus(True, summary, counted, [])
+    return ApprovalStatus(False, "; ".join([summary] + ([f"needs one from {', '.join(missing)}"] if missing else [])), counted, missing)

@@ -21,7 +21,6 @@ from .approvals import (
     approval_status,
     expires_at,
     is_expired,
-    parse_time,
     refusal_for,
     rejection_refusal_for,
 )
@@ -389,7 +388,7 @@ def parse_when(text: str, now: datetime) -> str:
     if m:
         return ledger_time(now - timedelta(**{_UNITS[m.group(2)]: int(m.group(1))}))
     try:
-        when = parse_time(text if "T" in text or " " in text else text + "T00:00:00")
+        when = datetime.fromisoformat(text if "T" in text or " " in text else text + "T00:00:00")
     except ValueError:
         raise ValueError(f"{text!r} is not a time: use 30m, 2h, 3d, 1w (ago) or a date like 2026-03-01 or 2026-03-01T09:30") from None
     if when.tzinfo is None:

@@ -19,11 +19,11 @@ from ledger.verifier import (
     leaf_hash,
     parse_envelope,
     parse_vkey,
+    parse_time,
     row_message,
     verify_envelope,
 )
 
-from .approvals import parse_time
 from .evidence import EvidenceRecord
 from .mesh import manifests_digest, service_manifests
 from .orgconfig import Gate, GateType, OrgConfig, Rule, parse_duration
@@ -104,7 +104,6 @@ def _cut_off(ctx: GateContext, rec: EvidenceRecord, source: str) -> Outcome | No
     why = ctx.sources.cut_off(source) if ctx.sources is not None else None
     if why is None:
         return None
-    from .approvals import parse_time
     from .breaker import age_text
 
     age = age_text((ctx.now - parse_time(rec.time)).total_seconds())

@@ -14,9 +14,8 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from ledger.store import Entry, Ledger
-from ledger.verifier import NoteError, open_note, parse_checkpoint
+from ledger.verifier import NoteError, open_note, parse_checkpoint, parse_time
 
-from .approvals import parse_time
 from .orgconfig import format_duration
 from .promotions import PROMOTION
 

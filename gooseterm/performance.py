@@ -14,6 +14,7 @@ import math
 from dataclasses import dataclass
 
 from adapters.metrics import sample_value
+from ledger.verifier import parse_time
 
 from .gates import GateContext, Outcome, Result
 from .orgconfig.sloconfig import Criterion, Objective, Slo
@@ -141,8 +142,6 @@ def performance_gate(ctx: GateContext, params: dict) -> Outcome:
             return Outcome(Result.FAIL, f"metrics not finite: {', '.join(facts['non_finite'])}", ev)
         return Outcome(Result.PASS, f"{len(facts['values'])} metrics recorded, all finite; no objectives configured (rules.yaml slo)", ev)
     if slo.max_age is not None:
-        from .approvals import parse_time
-
         age = ctx.now - parse_time(rec.time)
         if age > slo.max_age:
             return Outcome(Result.FAIL, f"the latest metrics (seq {rec.seq}, {rec.time}) are older than max_age", ev)

@@ -1,8 +1,9 @@
 """Current state derived from the entries: one projector, run on every append and on a rebuild.
 
 Each entry kind updates the projections it concerns (services, promotions, latest evidence, cycle
-breaks, runbook runs) from the entry alone, so `gooseterm verify --rebuild` can replay the whole
-ledger through the same code and compare. Commands never write projections themselves.
+breaks, runbook runs) from the entry alone, so `gooseterm verify` replays the whole ledger through
+the same code and compares (an edit of a derived table shows as projection_mismatch). Commands
+never write projections themselves.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from ledger.signing import canonical_json
+from ledger.store import Ledger
+from ledger.verifier import BINDING, Fault, Report, promotion_id, verify_ledger
 
 SERVICE = "service"
 PROMOTION = "promotion"
@@ -26,7 +29,8 @@ _STATUS_KINDS = {f"promotion.{s}": s for s in ("blocked", "failed", "rejected", 
 
 @dataclass(frozen=True)
 class Applied:
-    """What the projector reads of one entry."""
+    """What the projector reads of one entry: its time is the time its actor signed, and its
+    predicate is what they signed less the binding (which the verifiers check against the index)."""
 
     seq: int
     time: str
@@ -35,6 +39,7 @@ class Applied:
     promotion: str | None
     predicate: dict
     signers: tuple[str, ...]
+    leaf_hash: bytes
 
 
 class Sink:
@@ -68,11 +73,6 @@ def evidence_key(service: str, kind: str) -> str:
     return f"{service}/{kind}"
 
 
-def promotion_id(service: str, seq: int) -> str:
-    """A promotion is named by its service and the seq of its request."""
-    return f"{service}-{seq}"
-
-
 def run_id(runbook: str, service: str, seq: int) -> str:
     """A runbook run is named by its runbook, service and the seq of its start."""
     return f"{runbook}-{service}-{seq}"
@@ -97,6 +97,7 @@ def _requested(sink: Sink, e: Applied) -> None:
     sink.project(PROMOTION, pid, {
         "id": pid, "service": e.service, "from": p["from_state"], "to": p["target_state"], "status": "validating",
         "requested_by": p["requested_by"], "requested_seq": e.seq, "requested_time": e.time,
+        "request_leaf_hash": e.leaf_hash.hex(),
         "evidence_digest": p["evidence_digest"], "policy": p["policy"], "approvals": [], "gates": [], "reasons": [],
         "updated_seq": e.seq,
     }, e.seq)
@@ -139,7 +140,8 @@ def _approved(sink: Sink, e: Applied) -> None:
 def _decision(sink: Sink, e: Applied) -> None:
     p = e.predicate
     record = {"promotion": e.promotion, "decision": p["decision"], "person": p["person"], "groups": p["groups"],
-              "evidence_digest": p.get("evidence_digest"), "seq": e.seq, "time": e.time, "keyid": e.signers[0]}
+              "evidence_digest": p.get("evidence_digest"), "policy_digest": p.get("policy_digest"), "seq": e.seq,
+              "time": e.time, "keyid": e.signers[0]}
     if "reason" in p:
         record["reason"] = p["reason"]
     _update_promotion(sink, e, lambda promo: promo["approvals"].append(record))
@@ -219,12 +221,21 @@ def project_entry(sink: Sink, e: Applied) -> None:
         handler(sink, e)
 
 
+def _projected(kind: str) -> bool:
+    return kind in _HANDLERS or kind.startswith("evidence.")
+
+
 def rebuild(entries) -> MemorySink:
     """Replay entries (ledger Entry objects, in seq order) into fresh projections."""
     sink = MemorySink()
     for entry in entries:
-        project_entry(sink, Applied(entry.seq, entry.time, entry.kind, entry.service, entry.promotion,
-                                    entry.predicate, tuple(entry.signers)))
+        if not _projected(entry.kind):
+            continue
+        statement = entry.statement
+        predicate = dict(statement.get("predicate", {}))
+        signed = predicate.pop(BINDING, None) or {}  # a leaf without one is named by the verifiers
+        project_entry(sink, Applied(entry.seq, signed.get("time", entry.time), entry.kind, entry.service, entry.promotion,
+                                    predicate, tuple(entry.signers), entry.leaf_hash))
     return sink
 
 
@@ -246,14 +257,35 @@ def differences(stored: dict[str, dict[str, dict]], rebuilt: MemorySink) -> list
 
 def _on_append(txn, draft, receipt, signers) -> None:
     """The ledger's append hook: project the entry just written, inside the same transaction."""
-    if not (draft.kind in _HANDLERS or draft.kind.startswith("evidence.")):
+    if not _projected(draft.kind):
         return
     # Round-trip through the ledger's JSON so the projector sees exactly what a rebuild will read.
     predicate = json.loads(canonical_json(draft.predicate))
     project_entry(txn, Applied(receipt.seq, receipt.time, draft.kind, draft.service, draft.promotion, predicate,
-                               tuple(s.keyid for s in signers)))
+                               tuple(s.keyid for s in signers), receipt.leaf_hash))
 
 
 def attach(ledger) -> None:
     """Keep this ledger's projections current on every append."""
     ledger.on_append = _on_append
+
+
+def projection_faults(path) -> list[Fault]:
+    """Replay every entry through the projector and name each stored value it does not give."""
+    with Ledger.open(path, readonly=True) as ledger:
+        stored = {name: ledger.projection_items(name) for name in DOMAIN_PROJECTIONS}
+        try:
+            rebuilt = rebuild(ledger.scan())
+        except (LookupError, KeyError, TypeError, ValueError) as exc:
+            return [Fault("projection_mismatch", None, f"the entries cannot be replayed: {exc}")]
+    return [Fault("projection_mismatch", None, f"{name} {key}: {what}") for name, key, what in differences(stored, rebuilt)]
+
+
+def verify_ledger_state(path, trusted_checkpoint: bytes | None = None, ledger_vkey: str | None = None, jobs: int = 1,
+                        progress=None) -> Report:
+    """`gooseterm verify` of a ledger file: every entry, key window, decision, checkpoint and blob (the
+    standalone verifier's checks), then the derived state, which the application acts on, replayed and compared."""
+    report = verify_ledger(str(path), trusted_checkpoint=trusted_checkpoint, ledger_vkey=ledger_vkey, jobs=jobs, progress=progress)
+    if not any(f.code in ("file_damaged", "foreign_file") for f in report.faults):
+        report.faults += projection_faults(path)
+    return report

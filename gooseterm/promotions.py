@@ -15,13 +15,14 @@ from datetime import datetime
 from adapters.evidence import parse_evidence
 from ledger.signing import Signer
 from ledger.store import Draft, Ledger, Txn
+from ledger.verifier import DECIDER_ROLES, Decision, Report, check_decisions, parse_time, policy_digest, promotion_id, read_decision
 
-from .approvals import approval_status, expires_at, groups_of, is_expired, parse_time, policy_snapshot, refusal_for, rejection_refusal_for
+from .approvals import approval_status, expires_at, groups_of, is_expired, policy_snapshot, refusal_for, rejection_refusal_for
 from .errors import Conflict, GoosetermError, Refusal
 from .evidence import EvidenceRecord, evidence_digest, latest_evidence, record_evidence
 from .gates import GateContext, GateResult, Result, evaluate_transition, run_validator
 from .orgconfig import GateType, OrgConfig, TransitionKind
-from .projections import CYCLE_BREAK, PROMOTION, SERVICE, attach, promotion_id
+from .projections import CYCLE_BREAK, PROMOTION, SERVICE, attach
 from .resolver import CycleError, DependencyGraph
 
 OPEN_STATUSES = ("requested", "validating", "awaiting_approval", "approved")
@@ -211,7 +212,7 @@ class Orchestrator:
         digest = evidence_digest(evidence)
         policy = None
         if any(self.org.rules.requirement(n).type == GateType.MANUAL for n in transition.requirements):
-            policy = policy_snapshot(self.org.approvals.policy_for(service, target))
+            policy = policy_snapshot(self.org, self.org.approvals.policy_for(service, target), service, me.name)
         request = {
             "service": service,
             "target_state": target,
@@ -235,7 +236,7 @@ class Orchestrator:
     def _record_gates(self, txn: Txn, me: Signer, promo: dict, results: list[GateResult], out: Outcome) -> None:
         for g in results:
             body = {**g.to_json(), "transition": f"{promo['from']}->{promo['to']}"}
-            r = txn.append(Draft("gate.result", body, service=promo["service"], promotion=promo["id"]), [me])
+            r = txn.append(self._answer(promo, "gate.result", body), [me])
             out.seqs.append(r.seq)
         promo.update(self.promotion(promo["id"], txn))
         out.gates = promo["gates"]
@@ -257,9 +258,15 @@ class Orchestrator:
         else:
             self._promote(txn, me, promo, out, quorum=None)
 
+    @staticmethod
+    def _answer(promo: dict, kind: str, body: dict) -> Draft:
+        """An entry answering promo's request: its statement signs that request's seq and leaf hash."""
+        return Draft(kind, body, service=promo["service"], promotion=promo["id"],
+                     request=(promo["requested_seq"], bytes.fromhex(promo["request_leaf_hash"])))
+
     def _finish(self, txn: Txn, me: Signer, promo: dict, kind: str, body: dict, out: Outcome) -> int:
         """Append a promotion's next entry and refresh `promo` and `out` from the projection."""
-        r = txn.append(Draft(kind, {"promotion": promo["id"], **body}, service=promo["service"], promotion=promo["id"]), [me])
+        r = txn.append(self._answer(promo, kind, {"promotion": promo["id"], **body}), [me])
         promo.update(self.promotion(promo["id"], txn))
         out.status, out.reasons = promo["status"], list(promo["reasons"])
         out.seqs.append(r.seq)
@@ -297,7 +304,7 @@ class Orchestrator:
     def _key_refusal(self, me: Signer) -> str | None:
         """Why this key may not decide on promotions: it must be trusted with an approver or admin role."""
         key = self.ledger.keys().get(me.keyid)
-        if key is None or not {"approver", "admin"} & set(key.roles):
+        if key is None or not set(DECIDER_ROLES) & set(key.roles):
             roles = ", ".join(key.roles) if key else "none"
             return f"key {me.keyid} is not trusted as an approver (its roles: {roles}); an admin adds it with --role approver"
         return None
@@ -343,8 +350,9 @@ class Orchestrator:
                 f"evidence for {promo['service']} changed since promotion {pid} was requested; "
                 "approvals are bound to the evidence the approver saw, so request the promotion again"
             )
-        body = {"promotion": pid, "decision": "approve", "person": me.name, "groups": groups_of(self.org, me.name), "evidence_digest": promo["evidence_digest"]}
-        r = txn.append(Draft("approval.granted", body, service=promo["service"], promotion=pid), [me])
+        body = {"promotion": pid, "decision": "approve", "person": me.name, "groups": groups_of(self.org, me.name),
+                "evidence_digest": promo["evidence_digest"], "policy_digest": policy_digest(promo["policy"])}
+        r = txn.append(self._answer(promo, "approval.granted", body), [me])
         promo.update(self.promotion(pid, txn))
         out.seqs.append(r.seq)
         status = approval_status(promo, self.now())
@@ -352,6 +360,7 @@ class Orchestrator:
         if not status.met:
             return
         quorum = {"required": promo["policy"]["required"], "approvals": [a["seq"] for a in status.counted], "evidence_digest": promo["evidence_digest"]}
+        self._confirm_quorum(txn, promo, quorum)
         self._finish(txn, me, promo, "promotion.approved", {"quorum": quorum}, out)
         ctx = self.context(promo["service"], txn, promo)
         results = [g for g in evaluate_transition(self.org, promo["from"], promo["to"], ctx)]
@@ -362,6 +371,21 @@ class Orchestrator:
             self._finish(txn, me, promo, "promotion.failed", {"reasons": reasons}, out)
         else:
             self._promote(txn, me, promo, out, quorum=quorum)
+
+    def _confirm_quorum(self, txn: Txn, promo: dict, quorum: dict) -> None:
+        """Check the quorum about to be written against the signed entries themselves, as the verifiers
+        will, so that an edited projection can never make the application complete a promotion."""
+        keys = txn.keys()
+        seqs = [promo["requested_seq"], *quorum["approvals"]]
+        report = Report(source=str(self.ledger.path))
+        decisions = [read_decision(e.seq, e.leaf, e.leaf_hash, self.ledger.origin, keys, report) for e in map(self.ledger.entry, seqs)]
+        decision = Decision(txn.size, "promotion.approved", promo["service"], promo["id"], b"", self.now(),
+                            {"seq": promo["requested_seq"], "leaf_hash": promo["request_leaf_hash"]}, frozenset(), {"quorum": quorum})
+        check_decisions([d for d in decisions if d is not None] + [decision], keys, report)
+        if report.faults:
+            f = report.first
+            raise Refusal(f"promotion {promo['id']}'s approvals do not verify against the entries (seq {f.seq}: {f.detail}); "
+                          "the ledger file was edited: run `gooseterm verify`")
 
     def reject(self, pid: str, reason: str) -> Outcome:
         """Reject a promotion awaiting approval, with the reason recorded."""
@@ -374,7 +398,7 @@ class Orchestrator:
             if why:
                 raise Refusal(why)
             body = {"promotion": pid, "decision": "reject", "person": me.name, "groups": groups_of(self.org, me.name), "reason": reason}
-            r = txn.append(Draft("approval.rejected", body, service=promo["service"], promotion=pid), [me])
+            r = txn.append(self._answer(promo, "approval.rejected", body), [me])
             out.seqs.append(r.seq)
             self._finish(txn, me, promo, "promotion.rejected", {"reasons": [f"rejected by {me.name}: {reason}"]}, out)
 
@@ -408,7 +432,7 @@ class Orchestrator:
             self._record_gates(txn, me, promo, results, out)
             bypassed = [g.name for g in results if g.blocks or (g.type == GateType.MANUAL and g.result != Result.PASS)]
             body = {"promotion": pid, "person": me.name, "reason": reason, "bypassed": bypassed}
-            r = txn.append(Draft("promotion.overridden", body, service=promo["service"], promotion=pid), [me])
+            r = txn.append(self._answer(promo, "promotion.overridden", body), [me])
             out.seqs.append(r.seq)
             self._promote(txn, me, promo, out, quorum=None, override={"seq": r.seq, "person": me.name, "reason": reason})
 

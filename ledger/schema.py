@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-FORMAT = "gooseterm-ledger/1"
-
 # Triggers guard against accidents (a stray UPDATE in a shell); cryptography guards against
 # adversaries, who can drop triggers. Blobs may lose their bytes (archival) and get them back,
 # but never change digest or size.

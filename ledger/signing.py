@@ -22,6 +22,7 @@ from ledger.verifier import (
     NoteError,
     NoteVerifier,
     _valid_key_name,
+    canonical_json,
     key_id,
     pae,
     parse_envelope,
@@ -35,11 +36,6 @@ _SIGNATURE_SIZE = 64
 _SHA256_HEX = re.compile(r"[0-9a-f]{64}")
 # C2SP signed-note: valid UTF-8 with no ASCII control character other than newline.
 _NOTE_CONTROL = re.compile(rb"[\x00-\x09\x0b-\x1f]")
-
-
-def canonical_json(obj: object, *, ascii_only: bool = True) -> bytes:
-    """Deterministic JSON: sorted keys, no spaces, no NaN; UTF-8 when not ascii_only."""
-    return json.dumps(obj, separators=(",", ":"), sort_keys=True, ensure_ascii=ascii_only, allow_nan=False).encode()
 
 
 class Signer:

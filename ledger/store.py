@@ -16,29 +16,37 @@ import sqlite3
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 from . import blobs as blobstore
-from .schema import DDL, FORMAT
+from .schema import DDL
 from .signing import Signer, canonical_json, make_statement, sign_envelope, sign_note
 from .tree import Frontier, TreeReader
 from .verifier import (
+    BINDING,
+    CLOCK_SKEW,
     GENESIS_CHAIN,
+    LEDGER_FORMAT,
+    TRUST_KINDS,
     Checkpoint,
     NoteVerifier,
+    Report,
+    TrustedKey,
     chain_hash,
     leaf_hash,
+    make_binding,
     parse_envelope,
+    parse_time,
     parse_vkey,
+    predicate_type,
     row_message,
+    trust_timeline,
 )
 
-PREDICATE_BASE = "https://gooseterm.dev/predicates/"
-GENESIS, KEY_ADDED, KEY_REVOKED = "ledger.genesis", "ledger.key_added", "ledger.key_revoked"
+GENESIS, KEY_ADDED, KEY_REVOKED = TRUST_KINDS
 ADMIN_ROLE, LEDGER_ROLE = "admin", "ledger"
-KEYS_PROJECTION = "ledger.keys"
 DEFAULT_CHECKPOINT_EVERY = 1000
 BUSY_TIMEOUT_MS = 5000
 WRITE_ATTEMPTS = 8
@@ -73,28 +81,29 @@ def utc_now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def predicate_type(kind: str) -> str:
-    """gooseterm's versioned predicate type for an entry kind."""
-    return f"{PREDICATE_BASE}{kind}/v1"
-
-
 @dataclass(frozen=True)
 class Draft:
-    """An entry to be appended: its kind, predicate and the names it is filed under."""
+    """An entry to be appended: its kind, predicate and the names it is filed under.
+
+    `request` is the (seq, leaf hash) of the promotion request the entry answers, if any. The
+    statement signs all of these (the binding), so the leaf's own fields are only an index.
+    """
 
     kind: str
     predicate: dict
     service: str | None = None
     promotion: str | None = None
     blobs: tuple[str, ...] = ()
-    predicate_type: str | None = None
+    request: tuple[int, bytes] | None = None
 
-    def statement(self, origin: str) -> bytes:
-        """The in-toto Statement v1 bytes for this draft."""
-        body = canonical_json(self.predicate)
+    def statement(self, origin: str, time: str) -> bytes:
+        """The in-toto Statement v1 bytes for this draft, made at `time`."""
+        binding = make_binding(origin, self.kind, self.service, self.promotion, self.blobs, time, self.request)
+        predicate = {**self.predicate, BINDING: binding}
+        body = canonical_json(predicate)
         subject = [{"name": self.service or origin, "digest": {"sha256": hashlib.sha256(body).hexdigest()}}]
         subject += [{"name": d, "digest": {"sha256": d.removeprefix(blobstore.DIGEST_PREFIX)}} for d in self.blobs]
-        return make_statement(subject, self.predicate_type or predicate_type(self.kind), self.predicate)
+        return make_statement(subject, predicate_type(self.kind), predicate)
 
 
 @dataclass(frozen=True)
@@ -133,29 +142,21 @@ class Entry:
 
     @property
     def predicate(self) -> dict:
-        """The statement's predicate."""
-        return self.statement.get("predicate", {})
+        """What the actor stated: the statement's predicate less its binding."""
+        predicate = dict(self.statement.get("predicate", {}))
+        predicate.pop(BINDING, None)
+        return predicate
+
+    @property
+    def binding(self) -> dict:
+        """Where the actor signed that the statement belongs (origin, kind, service, promotion, blobs,
+        time, request); empty for a leaf without one, which the verifiers name."""
+        return self.statement.get("predicate", {}).get(BINDING) or {}
 
     @property
     def signers(self) -> list[str]:
         """Keyids on the envelope."""
         return [s.get("keyid", "") for s in self.record["envelope"]["signatures"]]
-
-
-@dataclass
-class KeyRecord:
-    """A key as the ledger trusts it: roles and the seqs bounding its validity."""
-
-    keyid: str
-    vkey: str
-    roles: list[str]
-    added: int
-    revoked: int | None = None
-    attributes: dict = field(default_factory=dict)
-
-    def valid_at(self, seq: int) -> bool:
-        """True when the key may sign the entry at seq."""
-        return self.added <= seq and (self.revoked is None or seq < self.revoked)
 
 
 def _connect(path: Path, readonly: bool) -> sqlite3.Connection:
@@ -199,6 +200,7 @@ class Ledger:
         self.conn = conn
         self.signer = signer
         self.clock = clock
+        self._keys: tuple[tuple, dict[str, TrustedKey]] | None = None
         self.on_append: AppendHook | None = None
         """Called inside the write transaction for every appended entry, in seq order (projections)."""
         meta = dict(conn.execute("SELECT key, value FROM meta"))
@@ -229,9 +231,10 @@ class Ledger:
             fmt = conn.execute("SELECT value FROM meta WHERE key = 'format'").fetchone()
         except sqlite3.DatabaseError as exc:
             raise _open_error(path, exc) from None
-        if fmt is None or fmt[0] != FORMAT:
+        if fmt is None or fmt[0] != LEDGER_FORMAT:
             conn.close()
-            raise ForeignFile(f"{path} has format {fmt[0] if fmt else 'none'!r}, want {FORMAT!r}")
+            raise ForeignFile(f"{path} has format {fmt[0] if fmt else 'none'!r}, want {LEDGER_FORMAT!r}"
+                              " (a format-1 ledger's statements sign no binding: start a new ledger)")
         try:
             return cls(path, conn, signer, clock)
         except BaseException:
@@ -272,7 +275,7 @@ class Ledger:
             conn.executemany(
                 "INSERT INTO meta (key, value) VALUES (?, ?)",
                 [
-                    ("format", FORMAT),
+                    ("format", LEDGER_FORMAT),
                     ("origin", origin),
                     ("ledger_key", signer.vkey),
                     ("checkpoint_every", str(checkpoint_every)),
@@ -402,6 +405,16 @@ class Ledger:
             args.append(limit)
         return [Entry(*r) for r in self.conn.execute(sql, args)]
 
+    def scan(self, batch: int = 5000) -> Iterator[Entry]:
+        """Every entry in seq order, read `batch` at a time (memory stays bounded on a large ledger)."""
+        after = -1
+        while True:
+            rows = self.conn.execute(f"SELECT {_ENTRY_COLUMNS} FROM entries WHERE seq > ? ORDER BY seq LIMIT ?", (after, batch)).fetchall()
+            if not rows:
+                return
+            yield from (Entry(*r) for r in rows)
+            after = rows[-1][0]
+
     def root(self, size: int | None = None) -> bytes:
         """Merkle root of the first `size` entries (default: all)."""
         return TreeReader(self.conn).root(self.size() if size is None else size)
@@ -446,9 +459,24 @@ class Ledger:
         rows = self.conn.execute("SELECT key, value FROM projections WHERE name = ? ORDER BY key", (name,))
         return {k: json.loads(v) for k, v in rows}
 
-    def keys(self) -> dict[str, KeyRecord]:
-        """Every key the ledger has trusted, with roles and validity, by keyid."""
-        return {k: KeyRecord(**v) for k, v in self.projection_items(KEYS_PROJECTION).items()}
+    def keys(self) -> dict[str, TrustedKey]:
+        """Every key the ledger has trusted, with roles and validity, by keyid.
+
+        Replayed from the signed genesis and key events themselves (a handful of entries), as the
+        verifier replays them: never read from a table that an edit of the file could make lie.
+        A key event whose admin signature does not verify is refused here, and named by `verify`.
+        """
+        marker = self.conn.execute("SELECT count(*), max(seq) FROM entries WHERE kind IN (?, ?, ?)", TRUST_KINDS).fetchone()
+        if self._keys is None or self._keys[0] != marker:
+            rows = self.conn.execute("SELECT seq, kind, leaf FROM entries WHERE kind IN (?, ?, ?) ORDER BY seq", TRUST_KINDS)
+            report = Report(source=str(self.path))
+            keys = trust_timeline(rows, self.origin, self.ledger_key, report)
+            if report.faults:
+                first = report.first
+                raise LedgerDamaged(f"{self.path}: the key events do not verify (seq {first.seq}: {first.detail}); "
+                                    "run `gooseterm verify` and restore from a backup")
+            self._keys = (marker, keys)
+        return self._keys[1]
 
 
 _ENTRY_COLUMNS = "seq, time, kind, service, promotion, leaf, leaf_hash, chain, row_sig"
@@ -463,16 +491,13 @@ class Txn:
         self.ledger = ledger
         self.conn = ledger.conn
         self.size = ledger.size()
-        row = self.conn.execute("SELECT chain FROM entries WHERE seq = ?", (self.size - 1,)).fetchone()
+        row = self.conn.execute("SELECT chain, time FROM entries WHERE seq = ?", (self.size - 1,)).fetchone()
         self.prev_chain = row[0] if row else GENESIS_CHAIN
+        self.last_time: str | None = row[1] if row else None
         self.frontier = Frontier.load(self.conn, self.size)
-        self._keys: dict[str, KeyRecord] | None = None
-
-    def keys(self) -> dict[str, KeyRecord]:
-        """The trust table as of this transaction (cached for its length)."""
-        if self._keys is None:
-            self._keys = self.ledger.keys()
-        return self._keys
+    def keys(self) -> dict[str, TrustedKey]:
+        """The trust table as of this transaction."""
+        return self.ledger.keys()
 
     def _authorise(self, draft: Draft, signers: list[Signer], seq: int) -> None:
         if not signers:
@@ -492,20 +517,15 @@ class Txn:
                 raise Refused(f"key {s.keyid} was revoked at seq {rec.revoked}; it can no longer sign")
         if draft.kind in (KEY_ADDED, KEY_REVOKED) and not any(ADMIN_ROLE in keys[s.keyid].roles for s in signers):
             raise Refused(f"{draft.kind} must be signed by an admin key")
+        self._check_trust_event(draft)
 
-    def _apply_trust(self, draft: Draft, seq: int) -> None:
+    def _check_trust_event(self, draft: Draft) -> None:
+        """Refuse a key event that the trust replay would ignore: a known key again, or an impossible revocation."""
         p = draft.predicate
-        if draft.kind == GENESIS:
-            for k in p["keys"]:
-                v = parse_vkey(k["vkey"])
-                self.project(KEYS_PROJECTION, v.keyid, {"keyid": v.keyid, "vkey": v.vkey, "roles": k["roles"], "added": 0}, seq)
-        elif draft.kind == KEY_ADDED:
+        if draft.kind == KEY_ADDED:
             v = parse_vkey(p["vkey"])
             if v.keyid in self.keys():
                 raise Refused(f"key {v.keyid} is already known to this ledger; a revoked key cannot come back")
-            rec = {"keyid": v.keyid, "vkey": v.vkey, "roles": sorted(p.get("roles", [])), "added": seq,
-                   "attributes": p.get("attributes", {})}
-            self.project(KEYS_PROJECTION, v.keyid, rec, seq)
         elif draft.kind == KEY_REVOKED:
             rec = self.keys().get(p.get("keyid", ""))
             if rec is None:
@@ -514,11 +534,6 @@ class Txn:
                 raise Refused(f"key {rec.keyid} was already revoked at seq {rec.revoked}")
             if LEDGER_ROLE in rec.roles:
                 raise Refused("the ledger key cannot be revoked; start a new ledger instead")
-            rec.revoked = seq
-            self.project(KEYS_PROJECTION, rec.keyid, rec.__dict__, seq)
-        else:
-            return
-        self._keys = None
 
     def _leaf(self, draft: Draft, envelope: bytes, seq: int, now: str) -> bytes:
         """canonical_json of {v, seq, time, kind, service, promotion, blobs, envelope}, with the
@@ -535,6 +550,8 @@ class Txn:
         ))
 
     def _check_draft(self, draft: Draft) -> None:
+        if BINDING in draft.predicate:
+            raise Refused(f"a predicate may not carry {BINDING!r}: the ledger writes the signed binding itself")
         if draft.kind not in _KINDS_SEEN:
             if not draft.kind or not all(c.isalnum() or c in "._-" for c in draft.kind):
                 raise Refused(f"entry kind {draft.kind!r} must be letters, digits, '.', '_' or '-'")
@@ -556,8 +573,8 @@ class Txn:
             seq = self.size
             self._check_draft(draft)
             self._authorise(draft, signers, seq)
-            envelope = sign_envelope(draft.statement(origin), signers)
-            now = ledger.clock()
+            now = self._now()
+            envelope = sign_envelope(draft.statement(origin, now), signers)
             leaf = self._leaf(draft, envelope, seq, now)
             lh = leaf_hash(leaf)
             chain = chain_hash(self.prev_chain, lh)
@@ -567,10 +584,9 @@ class Txn:
             self.prev_chain = chain
             self.size += 1
             receipts.append(Receipt(seq, lh, chain, now))
-            if draft.kind in (GENESIS, KEY_ADDED, KEY_REVOKED):
+            if draft.kind in TRUST_KINDS:
                 self._flush(rows, nodes)
                 rows, nodes = [], []
-                self._apply_trust(draft, seq)
         self._flush(rows, nodes)
         if ledger.on_append is not None:
             for draft, receipt in zip(drafts, receipts):
@@ -579,6 +595,16 @@ class Txn:
         if every and receipts and (receipts[0].seq // every) != (self.size // every):
             self.checkpoint(())
         return receipts
+
+    def _now(self) -> str:
+        """The writer clock, refused when it runs behind the ledger's last entry by more than the allowed skew."""
+        now = self.ledger.clock()
+        if self.last_time is not None and parse_time(now) < parse_time(self.last_time) - CLOCK_SKEW:
+            raise Refused(f"this machine's clock ({now}) is behind the ledger's last entry ({self.last_time}) by more than "
+                          f"{int(CLOCK_SKEW.total_seconds())} s; set the clock right before writing")
+        if self.last_time is None or parse_time(now) > parse_time(self.last_time):
+            self.last_time = now
+        return now
 
     def _flush(self, rows: list[tuple], nodes: list[tuple[int, int, bytes]]) -> None:
         self.conn.executemany(f"INSERT INTO entries ({_ENTRY_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)

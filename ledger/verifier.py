@@ -16,11 +16,14 @@ import hashlib
 import json
 import sqlite3
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
 from nacl.bindings import crypto_sign_open
 from nacl.exceptions import BadSignatureError, CryptoError
 
 HASH_SIZE = 32
+LEDGER_FORMAT = "gooseterm-ledger/2"
+"""Format 2: every statement signs its binding (format 1 leaves carried none)."""
 
 # ---------------------------------------------------------------------------------------------
 # Hashing: RFC 6962 section 2.1 domain separation, plus gooseterm's chain (0x02) and row message.
@@ -463,7 +466,11 @@ FAULT_CLASSES = {
     "statement_signature_bad": "a statement signature by a trusted key is invalid",
     "unknown_key": "a statement is signed by no key the ledger ever trusted",
     "key_outside_validity": "a statement is signed by a key before it was added or after it was revoked",
-    "signer_not_authorised": "a key event is not signed by an admin key",
+    "signer_not_authorised": "an entry is not signed by a key with the role it needs, or names a signer other than its key",
+    "index_mismatch": "an entry's index fields (kind, service, promotion, blobs, time) differ from what its actor signed",
+    "statement_replayed": "a signed statement appears a second time",
+    "time_regressed": "an entry's time goes backwards by more than the allowed clock skew",
+    "request_mismatch": "an entry answers a request other than the one its promotion was requested by",
     "approval_quorum_not_met": "a decision cites fewer valid, distinct approvals than it requires",
     "checkpoint_signature_bad": "a checkpoint's signature by the ledger key is invalid or missing",
     "checkpoint_root_mismatch": "a stored checkpoint's root differs from the tree at its size",
@@ -482,6 +489,7 @@ _WHOLE_FILE_FIRST = ("file_damaged", "foreign_file", "manifest_signature_bad")
 GENESIS_KIND, KEY_ADDED_KIND, KEY_REVOKED_KIND = "ledger.genesis", "ledger.key_added", "ledger.key_revoked"
 APPROVAL_KIND = "approval.granted"
 REQUEST_KIND = "promotion.requested"
+REJECTION_KIND = "approval.rejected"
 ADMIN = "admin"
 CHUNK_ROWS = 20_000
 
@@ -563,10 +571,252 @@ class Report:
 class TrustedKey:
     """A key with its roles and the seqs bounding its validity: [added, revoked)."""
 
+    vkey: str
     public_key: bytes
     roles: tuple[str, ...]
     added: int
     revoked: int | None
+
+    @property
+    def keyid(self) -> str:
+        """The DSSE keyid: name+hex(id)."""
+        return self.vkey.rsplit("+", 1)[0]
+
+    def valid_at(self, seq: int) -> bool:
+        """True when the key may sign the entry at seq."""
+        return self.added <= seq and (self.revoked is None or seq < self.revoked)
+
+
+# ---------------------------------------------------------------------------------------------
+# Bindings and decisions. Every statement's predicate carries a signed `binding`: the ledger's
+# origin, the entry's kind, service, promotion and blobs, the time its actor made it and, for an
+# entry that answers a promotion request, that request's seq and leaf hash. The leaf's own fields
+# are an index checked against the binding, so whoever rewrites leaves (an insider holds the ledger
+# key) can neither move a decision to another promotion nor count it twice.
+
+PREDICATE_BASE = "https://gooseterm.dev/predicates/"
+BINDING = "binding"
+CLOCK_SKEW = timedelta(minutes=5)
+"""How far an entry's time may differ from its actor's signed time, or fall behind earlier entries."""
+APPROVER_ROLE = "approver"
+DECIDER_ROLES = (APPROVER_ROLE, "admin")
+"""Key roles that may approve or reject a promotion."""
+OVERRIDE_KIND = "promotion.overridden"
+DECIDING_KINDS = ("promotion.approved", "promotion.promoted")
+"""Kinds that complete a promotion: each must meet its request's approval policy, or follow an override."""
+
+
+def canonical_json(obj: object, *, ascii_only: bool = True) -> bytes:
+    """Deterministic JSON: sorted keys, no spaces, no NaN; UTF-8 when not ascii_only."""
+    return json.dumps(obj, separators=(",", ":"), sort_keys=True, ensure_ascii=ascii_only, allow_nan=False).encode()
+
+
+def predicate_type(kind: str) -> str:
+    """gooseterm's versioned predicate type for an entry kind."""
+    return f"{PREDICATE_BASE}{kind}/v1"
+
+
+def make_binding(origin: str, kind: str, service: str | None, promotion: str | None, blobs: tuple[str, ...] | list[str],
+                 time: str, request: tuple[int, bytes] | None) -> dict:
+    """The binding an actor signs: where the statement belongs and when it was made."""
+    return {"origin": origin, "kind": kind, "service": service, "promotion": promotion, "blobs": list(blobs),
+            "time": time, "request": None if request is None else {"seq": request[0], "leaf_hash": request[1].hex()}}
+
+
+def parse_time(value: str) -> datetime:
+    """An RFC 3339 UTC time as the ledger writes it (`2026-03-02T09:00:01.000000Z`); ValueError otherwise."""
+    if not isinstance(value, str) or not value.endswith("Z"):
+        raise ValueError(f"time {value!r} is not RFC 3339 UTC")
+    return datetime.fromisoformat(value[:-1] + "+00:00")
+
+
+def key_name(keyid: str) -> str:
+    """The signed-note name of a keyid (name+hex(id)): the person or system the key belongs to."""
+    return keyid.rpartition("+")[0]
+
+
+def policy_digest(policy: dict | None) -> str | None:
+    """The digest an approver signs of the approval policy a request recorded."""
+    return None if policy is None else "sha256:" + hashlib.sha256(canonical_json(policy)).hexdigest()
+
+
+def promotion_id(service: str, seq: int) -> str:
+    """A promotion is named by its service and the seq of its request."""
+    return f"{service}-{seq}"
+
+
+@dataclass(frozen=True)
+class Approval:
+    """An approval as quorums count it: who, of which evidence and policy, and when they signed."""
+
+    seq: int
+    person: str
+    time: datetime
+    evidence_digest: str | None
+    policy_digest: str | None
+
+
+@dataclass(frozen=True)
+class QuorumStatus:
+    """Whether a request's approval policy is met: the approvals counted and the groups still missing."""
+
+    met: bool
+    counted: tuple[Approval, ...]
+    missing_groups: tuple[str, ...]
+    required: int
+
+
+def quorum_status(policy: dict, request_time: datetime, evidence_digest: str | None, approvals, now: datetime) -> QuorumStatus:
+    """Count approvals under a request's recorded policy, as the application and both verifiers do.
+
+    An approval counts once per person, only from a person the policy lists as eligible (with the
+    groups it lists for them), only for the request's evidence and policy, only if given before the
+    request expired and while it is itself unexpired at `now`.
+    """
+    ttl = timedelta(seconds=int(policy["expires_after_seconds"]))
+    eligible: dict = policy.get("approvers") or {}
+    digest = policy_digest(policy)
+    counted: list[Approval] = []
+    seen: set[str] = set()
+    for a in approvals:
+        if a.person in seen or a.person not in eligible:
+            continue
+        if a.evidence_digest != evidence_digest or a.policy_digest != digest:
+            continue
+        if a.time >= request_time + ttl or a.time + ttl <= now:
+            continue
+        seen.add(a.person)
+        counted.append(a)
+    covered = {g for a in counted for g in eligible[a.person]}
+    missing = tuple(g for g in policy["groups_required"] if g not in covered)
+    required = int(policy["required"])
+    return QuorumStatus(len(counted) >= required and not missing, tuple(counted), missing, required)
+
+
+_DECISION_FIELDS = ("policy", "evidence_digest", "requested_by", "person", "decision", "policy_digest", "quorum", "override")
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What the decision checks read of an entry that requests or answers a promotion."""
+
+    seq: int
+    kind: str
+    service: str | None
+    promotion: str
+    leaf_hash: bytes
+    time: datetime
+    request: dict | None
+    signers: frozenset[str]
+    fields: dict
+
+
+def binding_faults(seq: int, origin: str, record: dict, statement: object) -> tuple[list[Fault], datetime | None]:
+    """Check a leaf's index fields against the binding its actor signed; return faults and the signed time."""
+    predicate = statement.get("predicate") if isinstance(statement, dict) else None
+    binding = predicate.get(BINDING) if isinstance(predicate, dict) else None
+    if not isinstance(binding, dict):
+        return [Fault("index_mismatch", seq, "the statement carries no signed binding")], None
+    index = {"origin": origin, "kind": record.get("kind"), "service": record.get("service"),
+             "promotion": record.get("promotion"), "blobs": record.get("blobs")}
+    differ = [k for k, v in index.items() if binding.get(k) != v]
+    faults = [Fault("index_mismatch", seq, f"{', '.join(differ)} differ from the signed binding")] if differ else []
+    try:
+        signed, written = parse_time(binding.get("time")), parse_time(record.get("time"))
+    except (ValueError, TypeError):
+        return faults + [Fault("index_mismatch", seq, "the entry's time or its signed time is not RFC 3339 UTC")], None
+    if abs(written - signed) > CLOCK_SKEW:
+        faults.append(Fault("index_mismatch", seq, f"written at {record.get('time')}, signed at {binding.get('time')}: "
+                                                   f"more than {int(CLOCK_SKEW.total_seconds())} s apart"))
+    return faults, signed
+
+
+def _decision_of(seq: int, record: dict, predicate: dict, leaf_hash_: bytes, signed: datetime, good: frozenset[str]) -> Decision:
+    return Decision(seq, record["kind"], record.get("service"), record["promotion"], leaf_hash_, signed,
+                    predicate[BINDING].get("request"), good, {k: predicate[k] for k in _DECISION_FIELDS if k in predicate})
+
+
+def read_decision(seq: int, leaf: bytes, leaf_hash_: bytes, origin: str, keys: dict, report: Report) -> Decision | None:
+    """One stored entry as the decision checks read it, its signatures checked against `keys`; faults go
+    to `report` and an entry that is unreadable, unbound or about no promotion gives None."""
+    try:
+        record = json.loads(leaf)
+        env = parse_envelope(record["envelope"])
+        statement = json.loads(env.payload)
+    except (ValueError, KeyError, TypeError) as exc:
+        report.faults.append(Fault("leaf_modified", seq, f"entry is not a readable gooseterm leaf ({exc})"))
+        return None
+    faults, good = _signature_faults(seq, env, keys)
+    bound, signed = binding_faults(seq, origin, record, statement)
+    report.faults += faults + bound
+    if bound or signed is None or not record.get("promotion"):
+        return None
+    return _decision_of(seq, record, statement["predicate"], leaf_hash_, signed, good)
+
+
+def check_decisions(decisions: list[Decision], keys: dict, report: Report) -> None:
+    """Replay the promotions: each answer is bound to its promotion's request; approvals, rejections and
+    overrides are signed by keys with the role they need, in the name they give; and what completes a
+    promotion meets the approval policy its request recorded, or follows an override. A bundle of a
+    period carries the requests and approvals its entries cite (`cited_seqs`), so the same checks hold.
+    """
+    requests: dict[str, Decision] = {}
+    approvals: dict[int, tuple[str, Approval]] = {}
+    overrides: dict[str, int] = {}
+    for d in sorted(decisions, key=lambda d: d.seq):
+        names = {key_name(k) for k in d.signers}
+        if d.kind == REQUEST_KIND:
+            if d.promotion != promotion_id(d.service or "", d.seq):
+                report.faults.append(Fault("request_mismatch", d.seq, f"a request at seq {d.seq} names promotion {d.promotion}"))
+            elif d.fields.get("requested_by") not in names:
+                report.faults.append(Fault("signer_not_authorised", d.seq, f"requested by {d.fields.get('requested_by')!r}, signed by {', '.join(sorted(names)) or 'nobody'}"))
+            else:
+                requests[d.promotion] = d
+            continue
+        request = requests.get(d.promotion)
+        if request is None:
+            report.faults.append(Fault("request_mismatch", d.seq, f"answers promotion {d.promotion}, which has no valid request"))
+            continue
+        if d.request != {"seq": request.seq, "leaf_hash": request.leaf_hash.hex()}:
+            report.faults.append(Fault("request_mismatch", d.seq, f"signed as an answer to another request than promotion {d.promotion}'s (seq {request.seq})"))
+            continue
+        person = d.fields.get("person")
+        if d.kind in (APPROVAL_KIND, REJECTION_KIND, OVERRIDE_KIND):
+            roles = ("admin",) if d.kind == OVERRIDE_KIND else DECIDER_ROLES
+            deciders = {key_name(k) for k in d.signers if keys.get(k) is not None and set(keys[k].roles) & set(roles)}
+            if person not in deciders:
+                report.faults.append(Fault("signer_not_authorised", d.seq, f"{d.kind} in the name of {person!r} is not signed by "
+                                                                         f"their key with role {' or '.join(roles)}"))
+                continue
+            if d.kind == APPROVAL_KIND:
+                approvals[d.seq] = (d.promotion, Approval(d.seq, person, d.time, d.fields.get("evidence_digest"), d.fields.get("policy_digest")))
+            elif d.kind == OVERRIDE_KIND:
+                overrides.setdefault(d.promotion, d.seq)
+            continue
+        if d.kind not in DECIDING_KINDS:
+            continue
+        policy = request.fields.get("policy")
+        quorum = d.fields.get("quorum")
+        override = d.fields.get("override")
+        if isinstance(override, dict) and overrides.get(d.promotion) == override.get("seq"):
+            continue
+        if policy is None and quorum is None:
+            continue
+        cited = quorum.get("approvals") if isinstance(quorum, dict) else None
+        if not isinstance(policy, dict) or not isinstance(cited, list):
+            report.faults.append(Fault("approval_quorum_not_met", d.seq, f"promotion {d.promotion} is completed with no quorum and no override"))
+            continue
+        mine = [approvals[s][1] for s in cited if isinstance(s, int) and s < d.seq and approvals.get(s, ("",))[0] == d.promotion]
+        try:
+            status = quorum_status(policy, request.time, request.fields.get("evidence_digest"), mine, d.time)
+        except (KeyError, TypeError, ValueError) as exc:
+            report.faults.append(Fault("approval_quorum_not_met", d.seq, f"promotion {d.promotion}'s recorded policy is unreadable ({exc})"))
+            continue
+        if not status.met or quorum.get("evidence_digest") != request.fields.get("evidence_digest"):
+            why = f"{len(status.counted)} valid distinct approvals for promotion {d.promotion}, {status.required} required"
+            if status.missing_groups:
+                why += f"; none from {', '.join(status.missing_groups)}"
+            report.faults.append(Fault("approval_quorum_not_met", d.seq, why))
 
 
 @dataclass
@@ -574,9 +824,10 @@ class _ChunkResult:
     faults: list[Fault] = field(default_factory=list)
     misplaced: list[tuple[int, int]] = field(default_factory=list)  # (position, seq the leaf claims)
     blob_refs: set[str] = field(default_factory=set)
-    approvals: dict[int, tuple[str | None, frozenset[str], str | None, tuple[str, ...]]] = field(default_factory=dict)
-    quorums: list[tuple[int, str | None, int, list[int], str | None]] = field(default_factory=list)
-    requests: dict[str, tuple[int, int, tuple[str, ...], str | None]] = field(default_factory=dict)
+    decisions: list[Decision] = field(default_factory=list)
+    statements: dict[int, int] = field(default_factory=dict)  # first 8 bytes of the payload's SHA-256 -> seq
+    replayed: list[tuple[int, int]] = field(default_factory=list)  # (seq, seq of the first copy)
+    times: list[tuple[int, datetime, datetime]] = field(default_factory=list)  # per run: (seq of its minimum, minimum, maximum)
     rows: int = 0
 
 
@@ -598,7 +849,7 @@ def _signature_faults(seq: int, env: Envelope, keys: dict[str, TrustedKey]) -> t
         if key is None:
             continue
         known = True
-        if not (key.added <= seq and (key.revoked is None or seq < key.revoked)):
+        if not key.valid_at(seq):
             when = f"added at seq {key.added}" + (f", revoked at seq {key.revoked}" if key.revoked is not None else "")
             faults.append(Fault("key_outside_validity", seq, f"signed by {keyid} ({when})"))
         elif not ed25519_verify(key.public_key, sig, message):
@@ -613,12 +864,15 @@ def _signature_faults(seq: int, env: Envelope, keys: dict[str, TrustedKey]) -> t
 
 def _check_rows(rows, prev_chain: bytes | None, origin: str, ledger_pub: bytes, keys: dict[str, TrustedKey],
                 records: list | None = None) -> _ChunkResult:
-    """Check a run of consecutive rows: leaf, columns, chain, row signature, statement signatures.
+    """Check a run of consecutive rows: leaf, columns, chain, row signature, statement signatures, the
+    signed binding and time; collect what the whole-ledger checks need (decisions, statement ids).
 
     `records`: the leaves already decoded by the caller, row by row (a bundle's worker decodes each
     once); None decodes them here.
     """
     out = _ChunkResult()
+    low: tuple[int, datetime] | None = None
+    high: datetime | None = None
     for i, (seq, time, kind, service, promotion, leaf, stored_leaf_hash, chain, row_sig) in enumerate(rows):
         out.rows += 1
         if leaf_hash(leaf) != stored_leaf_hash:
@@ -633,6 +887,7 @@ def _check_rows(rows, prev_chain: bytes | None, origin: str, ledger_pub: bytes, 
             env = parse_envelope(record["envelope"])
             claimed = record["seq"]
             columns = (record["time"], record["kind"], record["service"], record["promotion"])
+            statement = json.loads(env.payload)
         except (ValueError, KeyError, TypeError) as exc:
             out.faults.append(Fault("leaf_modified", seq, f"entry is not a readable gooseterm leaf ({exc})"))
             continue
@@ -642,24 +897,26 @@ def _check_rows(rows, prev_chain: bytes | None, origin: str, ledger_pub: bytes, 
             out.faults.append(Fault("leaf_modified", seq, "row columns (time, kind, service, promotion) differ from the signed leaf"))
         faults, good = _signature_faults(seq, env, keys)
         out.faults += faults
-        out.blob_refs.update(record.get("blobs") or ())
-        if kind in (APPROVAL_KIND, REQUEST_KIND) or b"quorum" in env.payload:
-            try:
-                predicate = json.loads(env.payload).get("predicate", {})
-            except (ValueError, AttributeError):
-                predicate = {}
-            if kind == APPROVAL_KIND:
-                groups = tuple(predicate.get("groups") or ())
-                out.approvals[seq] = (promotion, good, predicate.get("evidence_digest"), groups)
-            elif kind == REQUEST_KIND and promotion and isinstance(predicate.get("policy"), dict):
-                policy = predicate["policy"]
-                out.requests[promotion] = (seq, int(policy.get("required", 0)), tuple(policy.get("groups_required") or ()),
-                                           predicate.get("evidence_digest"))
-            quorum = predicate.get("quorum") if isinstance(predicate, dict) else None
-            if isinstance(quorum, dict):
-                out.quorums.append(
-                    (seq, promotion, int(quorum.get("required", 0)), list(quorum.get("approvals", [])), quorum.get("evidence_digest"))
-                )
+        out.blob_refs.update(b for b in record.get("blobs") or () if isinstance(b, str))
+        statement_id = int.from_bytes(hashlib.sha256(env.payload).digest()[:8], "big")
+        first = out.statements.setdefault(statement_id, seq)
+        if first != seq:
+            out.replayed.append((seq, first))
+        faults, signed = binding_faults(seq, origin, record, statement)
+        out.faults += faults
+        try:
+            written = parse_time(time)
+        except (ValueError, TypeError):
+            continue  # binding_faults named it
+        if high is not None and written < high - CLOCK_SKEW:
+            out.faults.append(Fault("time_regressed", seq, _regressed(written, high)))
+        high = written if high is None else max(high, written)
+        if low is None or written < low[1]:
+            low = (seq, written)
+        if signed is not None and not faults and promotion:
+            out.decisions.append(_decision_of(seq, record, statement["predicate"], stored_leaf_hash, signed, good))
+    if low is not None and high is not None:
+        out.times.append((low[0], low[1], high))
     return out
 
 
@@ -687,7 +944,7 @@ def _verify_chunk(bounds: tuple[int, int]) -> _ChunkResult:
 TRUST_KINDS = (GENESIS_KIND, KEY_ADDED_KIND, KEY_REVOKED_KIND)
 
 
-def _trust_timeline(rows, origin: str, ledger_key: NoteVerifier, report: Report) -> dict[str, TrustedKey]:
+def trust_timeline(rows, origin: str, ledger_key: NoteVerifier, report: Report) -> dict[str, TrustedKey]:
     """Replay genesis and key events, (seq, kind, leaf) in seq order, into each key's validity window.
 
     Reports a missing or wrong genesis and key events not signed by a valid admin key.
@@ -709,7 +966,7 @@ def _trust_timeline(rows, origin: str, ledger_key: NoteVerifier, report: Report)
             try:
                 for k in predicate["keys"]:
                     v = parse_vkey(k["vkey"])
-                    keys[v.keyid] = TrustedKey(v.public_key, tuple(k.get("roles", ())), 0, None)
+                    keys[v.keyid] = TrustedKey(v.vkey, v.public_key, tuple(k.get("roles", ())), 0, None)
             except (NoteError, KeyError, TypeError) as exc:
                 report.faults.append(Fault("genesis_invalid", seq, f"genesis key list is malformed ({exc})"))
             continue
@@ -722,11 +979,11 @@ def _trust_timeline(rows, origin: str, ledger_key: NoteVerifier, report: Report)
             if kind == KEY_ADDED_KIND:
                 v = parse_vkey(predicate["vkey"])
                 if v.keyid not in keys:
-                    keys[v.keyid] = TrustedKey(v.public_key, tuple(predicate.get("roles", ())), seq, None)
+                    keys[v.keyid] = TrustedKey(v.vkey, v.public_key, tuple(predicate.get("roles", ())), seq, None)
             else:
                 old = keys.get(predicate["keyid"])
                 if old is not None and old.revoked is None:
-                    keys[predicate["keyid"]] = TrustedKey(old.public_key, old.roles, old.added, seq)
+                    keys[predicate["keyid"]] = TrustedKey(old.vkey, old.public_key, old.roles, old.added, seq)
         except (NoteError, KeyError, TypeError):
             report.faults.append(Fault("signer_not_authorised", seq, f"{kind} names no valid key"))
     return keys
@@ -866,30 +1123,20 @@ def _check_blobs(conn: sqlite3.Connection, refs: set[str], report: Report) -> No
         report.faults.append(Fault("blob_missing", None, f"blob {digest} is referred to but neither stored nor archived"))
 
 
-def _check_quorums(approvals: dict, quorums: list, requests: dict, report: Report) -> None:
-    """A decision's cited approvals must be valid, distinct, earlier, bound to the request's evidence,
-    and meet the policy the request recorded (a decision cannot lower its own bar)."""
-    for seq, promotion, required, cited, evidence in quorums:
-        request = requests.get(promotion)
-        groups_required: tuple[str, ...] = ()
-        if request is not None:
-            required = max(required, request[1])
-            groups_required = request[2]
-            if evidence != request[3]:
-                report.faults.append(Fault("approval_quorum_not_met", seq, f"promotion {promotion} cites evidence other than its request's"))
-                continue
-        signers: set[str] = set()
-        groups: set[str] = set()
-        for a in cited:
-            approval = approvals.get(a)
-            if approval is None or a >= seq or approval[0] != promotion or approval[2] != evidence or not approval[1]:
-                continue
-            signers |= approval[1]
-            groups.update(approval[3])
-        missing = [g for g in groups_required if g not in groups]
-        if len(signers) < required or missing:
-            why = f"{len(signers)} valid distinct approvals for promotion {promotion}, {required} required"
-            report.faults.append(Fault("approval_quorum_not_met", seq, why + (f"; none from {', '.join(missing)}" if missing else "")))
+def _regressed(written: datetime, latest: datetime) -> str:
+    return f"written at {written:%Y-%m-%dT%H:%M:%S.%fZ}, after an entry written at {latest:%Y-%m-%dT%H:%M:%S.%fZ}"
+
+
+def _check_across_rows(merged: _ChunkResult, keys: dict[str, TrustedKey], report: Report) -> None:
+    """What no single run of rows can judge: replayed statements, time across runs, and the decisions."""
+    for seq, first in sorted(set(merged.replayed)):
+        report.faults.append(Fault("statement_replayed", seq, f"the statement signed at seq {first} appears again"))
+    high: datetime | None = None
+    for seq, low, top in sorted(merged.times, key=lambda t: t[0]):
+        if high is not None and low < high - CLOCK_SKEW:
+            report.faults.append(Fault("time_regressed", seq, _regressed(low, high)))
+        high = top if high is None else max(high, top)
+    check_decisions(merged.decisions, keys, report)
 
 
 def verify_ledger(
@@ -931,7 +1178,7 @@ def verify_ledger(
         else:
             report.faults.append(Fault("file_damaged", None, str(exc)))
         return report
-    if meta.get("format") != "gooseterm-ledger/1" or "origin" not in meta or "ledger_key" not in meta:
+    if meta.get("format") != LEDGER_FORMAT or "origin" not in meta or "ledger_key" not in meta:
         report.faults.append(Fault("foreign_file", None, "SQLite file without gooseterm ledger metadata"))
         return report
     origin = meta["origin"]
@@ -944,7 +1191,7 @@ def verify_ledger(
         report.faults.append(Fault("genesis_invalid", None, "the file names a different ledger key than the one pinned"))
 
     trust_rows = conn.execute("SELECT seq, kind, leaf FROM entries WHERE kind IN (?, ?, ?) ORDER BY seq", TRUST_KINDS)
-    keys = _trust_timeline(trust_rows, origin, ledger_key, report)
+    keys = trust_timeline(trust_rows, origin, ledger_key, report)
     seqs = [r[0] for r in conn.execute("SELECT seq FROM entries ORDER BY seq")]
     report.size = len(seqs)
     expected = 0
@@ -977,7 +1224,7 @@ def verify_ledger(
                 progress(done, report.size)
     report.faults += merged.faults
     _classify_misplaced(merged.misplaced, report)
-    _check_quorums(merged.approvals, merged.quorums, merged.requests, report)
+    _check_across_rows(merged, keys, report)
 
     notes = [n for _, n in conn.execute("SELECT size, note FROM checkpoints ORDER BY size")]
     sizes = {report.size}
@@ -1009,9 +1256,13 @@ def _merge(into: _ChunkResult, r: _ChunkResult) -> None:
     into.faults += r.faults
     into.misplaced += r.misplaced
     into.blob_refs |= r.blob_refs
-    into.approvals.update(r.approvals)
-    into.quorums += r.quorums
-    into.requests.update(r.requests)
+    into.decisions += r.decisions
+    for statement_id, seq in r.statements.items():
+        first = into.statements.setdefault(statement_id, seq)
+        if first != seq:
+            into.replayed.append((max(first, seq), min(first, seq)))
+    into.replayed += r.replayed
+    into.times += r.times
     into.rows += r.rows
 
 
@@ -1022,7 +1273,6 @@ BUNDLE_FORMAT = "gooseterm-bundle/1"
 MANIFEST, MANIFEST_NOTE, CHECKPOINT_NOTE = "manifest.json", "manifest.note", "checkpoint.note"
 ENTRIES, ROWS, CONSISTENCY = "entries.jsonl", "rows.jsonl", "consistency.json"
 CITED, CITED_ROWS = "cited.jsonl", "cited-rows.jsonl"  # a partial bundle's entries from outside its period that others cite
-PROMOTION_KINDS = ("promotion.", "approval.", "gate.result")  # the entries of one promotion, opened by its request
 
 
 def _dig(obj: object, *path: str) -> object:
@@ -1035,27 +1285,20 @@ def cited_seqs(kind: str, record: dict, statement: dict) -> set[int]:
     """The earlier entries an entry cites, by seq: what checking it reads, so a bundle that carries
     the entry must carry them too (in its period, or in cited.jsonl with inclusion proofs).
 
-    The one place that knows how entries cite each other:
-    - an entry of a promotion (promotion.*, approval.*, gate.result) answers the request that opened
-      it, whose seq ends the promotion id (`{service}-{seq}`, gooseterm/promotions.py);
+    The one place that knows how entries cite each other, all of it signed:
+    - an entry answering a promotion request names it in its binding (`predicate.binding.request.seq`);
     - a decision cites the approvals of its quorum (`predicate.quorum.approvals`), and a break-glass
-      promotion the override entry (`predicate.override.seq`);
-    - a statement bound to a request names it (`predicate.binding.request.seq`).
+      promotion the override entry (`predicate.override.seq`).
     Only earlier seqs count: an entry cannot cite itself or what was written after it.
     """
     seq = record.get("seq")
     if type(seq) is not int:
         return set()
     predicate = _dig(statement, "predicate")
-    found = [_dig(predicate, "override", "seq"), _dig(predicate, "binding", "request", "seq")]
+    found = [_dig(predicate, "override", "seq"), _dig(predicate, BINDING, "request", "seq")]
     approvals = _dig(predicate, "quorum", "approvals")
     if isinstance(approvals, list):
         found += approvals
-    promotion = record.get("promotion")
-    if isinstance(kind, str) and kind.startswith(PROMOTION_KINDS) and isinstance(promotion, str):
-        tail = promotion.rpartition("-")[2]
-        if tail.isascii() and tail.isdigit():
-            found.append(int(tail))
     return {s for s in found if type(s) is int and 0 <= s < seq}
 
 
@@ -1384,8 +1627,8 @@ def verify_bundle(
     try:
         for _ in range(2):
             timeline = Report(source=report.source)
-            keys = _trust_timeline([(seq, kind, leaves[n]) for n, seq, kind in sorted(trust, key=lambda t: t[1])],
-                                   origin, ledger_key, timeline)
+            keys = trust_timeline([(seq, kind, leaves[n]) for n, seq, kind in sorted(trust, key=lambda t: t[1])],
+                                  origin, ledger_key, timeline)
             _bundle = {"leaves": leaves, "metas": metas, "checkpoint": cp, "range": (first, last, sel_service),
                        "complete": complete, "origin": origin, "ledger_pub": ledger_key.public_key, "keys": keys}
             results = _run_bundle_chunks(chunks, jobs, progress, len(leaves))
@@ -1429,7 +1672,7 @@ def verify_bundle(
     if not complete:
         _check_period_edges(first, last, cp.size, manifest.get("selection") or {}, merged.edges, report)
     _classify_misplaced(merged.misplaced, report)
-    _check_quorums(merged.approvals, merged.quorums, merged.requests, report)
+    _check_across_rows(merged, keys, report)
 
     try:
         proofs = {int(k): [base64.b64decode(p) for p in v] for k, v in json.loads(files.read(CONSISTENCY) or b"{}").items()}

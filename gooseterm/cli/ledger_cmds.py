@@ -14,10 +14,11 @@ import click
 
 from exports.archive import verify_archives
 from ledger.store import KEY_ADDED, KEY_REVOKED, Draft, Ledger
-from ledger.verifier import FAULT_CLASSES, Fault, NoteError, parse_checkpoint, parse_vkey, split_note, verify_bundle, verify_ledger
+from ledger.verifier import FAULT_CLASSES, NoteError, parse_checkpoint, parse_vkey, split_note, verify_bundle
 
 from ..errors import EXIT_REFUSED, GoosetermError, Refusal
 from ..kinds import check_appendable
+from ..projections import verify_ledger_state
 from ..verification_record import record_verification
 from . import Context, emit, json_option, main, pass_ctx, read_input
 
@@ -286,14 +287,14 @@ def prove_consistency(ctx: Context, old_checkpoint: Path, as_json: bool):
 @click.option("--ledger-key", "ledger_vkey", help="Pin the ledger's public key (name+id+key).")
 @click.option("--jobs", type=click.IntRange(min=1), default=os.cpu_count() or 1, show_default="all cores",
               help="Processes checking signatures.")
-@click.option("--rebuild", is_flag=True, help="Also re-derive current state from the entries and compare (projection_mismatch).")
 @click.option("--archive", "archives", multiple=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="An evidence archive (`gooseterm archive`): check its archived bytes again (repeatable).")
 @json_option
 @pass_ctx
 def verify(ctx: Context, target: Path | None, trusted_checkpoint: Path | None, ledger_vkey: str | None, jobs: int,
-           rebuild: bool, archives: tuple[Path, ...], as_json: bool):
-    """Verify every hash, signature, key window, checkpoint and blob of a ledger.
+           archives: tuple[Path, ...], as_json: bool):
+    """Verify every hash, signature, key window, decision, checkpoint and blob of a ledger or bundle,
+    and (for a ledger) the state derived from its entries.
 
     Exit 0 valid, 1 invalid (each fault class with its first bad seq), 2 could not run.
     """
@@ -316,7 +317,7 @@ def verify(ctx: Context, target: Path | None, trusted_checkpoint: Path | None, l
             bar.length = max(total, 1)
             bar.update(done - bar.pos)
 
-    check = verify_bundle if path.is_dir() or zipfile.is_zipfile(path) else verify_ledger
+    check = verify_bundle if path.is_dir() or zipfile.is_zipfile(path) else verify_ledger_state
     try:
         report = check(str(path), trusted_checkpoint=trusted, ledger_vkey=ledger_vkey, jobs=jobs, progress=progress)
     except (OSError, NoteError) as exc:
@@ -324,10 +325,6 @@ def verify(ctx: Context, target: Path | None, trusted_checkpoint: Path | None, l
     finally:
         if bar is not None:
             bar.__exit__(None, None, None)
-    if rebuild:
-        if check is not verify_ledger:
-            raise GoosetermError("--rebuild needs a ledger file, not a bundle")
-        report.faults += _projection_faults(path)
     if archives:
         verify_archives(report, path, list(archives), ledger_vkey)
     record_verification(ctx.settings, path, report)
@@ -344,16 +341,3 @@ def verify(ctx: Context, target: Path | None, trusted_checkpoint: Path | None, l
     emit(as_json, report.to_json(), text)
     if not report.ok:
         sys.exit(EXIT_REFUSED)
-
-
-def _projection_faults(path: Path) -> list[Fault]:
-    """Replay every entry through the projector and name each stored value it does not give."""
-    from ..projections import DOMAIN_PROJECTIONS, differences, rebuild
-
-    with Ledger.open(path, readonly=True) as ledger:
-        stored = {name: ledger.projection_items(name) for name in DOMAIN_PROJECTIONS}
-        try:
-            rebuilt = rebuild(ledger.entries())
-        except (LookupError, KeyError, TypeError) as exc:
-            return [Fault("projection_mismatch", None, f"the entries cannot be replayed: {exc}")]
-    return [Fault("projection_mismatch", None, f"{name} {key}: {what}") for name, key, what in differences(stored, rebuilt)]

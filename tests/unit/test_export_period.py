@@ -108,14 +108,16 @@ def _statement(predicate: dict) -> dict:
     return {"_type": "https://in-toto.io/Statement/v1", "predicate": predicate}
 
 
+BOUND_TO_20 = {"binding": {"request": {"seq": 20, "leaf_hash": "x"}}}
+
+
 @pytest.mark.parametrize(("kind", "promotion", "predicate", "cited"), [
     ("promotion.requested", "service-c-40", {}, set()),  # a request is named by its own seq: it cites nothing
-    ("gate.result", "service-c-20", {"gate": "tests"}, {20}),
-    ("approval.granted", "my-service-2-20", {}, {20}),  # the seq is the id's last part, dashes or not
-    ("promotion.promoted", "service-c-20", {"quorum": {"approvals": [28, 29]}}, {20, 28, 29}),
-    ("promotion.promoted", "service-c-20", {"override": {"seq": 33}}, {20, 33}),
+    ("gate.result", "service-c-20", BOUND_TO_20, {20}),
+    ("gate.result", "service-c-20", {"gate": "tests"}, set()),  # the promotion id is an unsigned index: no citation
+    ("promotion.promoted", "service-c-20", {"quorum": {"approvals": [28, 29]}, **BOUND_TO_20}, {20, 28, 29}),
+    ("promotion.promoted", "service-c-20", {"override": {"seq": 33}, **BOUND_TO_20}, {20, 33}),
     ("custom.note", None, {"binding": {"request": {"seq": 7, "leaf_hash": "x"}}}, {7}),
-    ("custom.note", "service-c-20", {}, set()),  # only a promotion's own kinds answer its request
     ("promotion.approved", "service-c-x", {"quorum": {"approvals": [True, -1, "3", 40, 41, 12]}}, {12}),
 ])
 def test_cited_seqs_names_what_an_entry_cites_and_only_earlier_entries(kind, promotion, predicate, cited) -> None:
@@ -231,7 +233,8 @@ def test_a_dropped_cited_request_is_row_deleted_not_a_quorum_judged_without_its_
     b = copy_bundle(last_day, tmp_path / "b")
     drop_line(b, "cited.jsonl", "cited-rows.jsonl", seqs["request"])
     resign_manifest(b, ledger_signer(home))
-    assert verify_both(home, b) == {"row_deleted": seqs["request"]}
+    # and the first answer carried, bob's approval, now answers a request the bundle cannot show
+    assert verify_both(home, b) == {"row_deleted": seqs["request"], "request_mismatch": seqs["bob"]}
 
 
 def test_dropping_cited_jsonl_altogether_names_every_missing_seq(
@@ -254,7 +257,8 @@ def test_a_cited_entry_also_in_the_period_is_row_inserted(home: Path, seqs: dict
         line = (b / src).read_bytes().splitlines(keepends=True)[at]
         (b / dst).write_bytes((b / dst).read_bytes() + line)
     resign_manifest(b, ledger_signer(home))
-    assert verify_both(home, b) == {"row_inserted": seqs["carol"]}
+    # the copy is carried after later entries, so it also runs back in time
+    assert verify_both(home, b) == {"row_inserted": seqs["carol"], "time_regressed": seqs["carol"]}
 
 
 def test_a_period_without_the_entry_just_before_it_is_row_deleted(home: Path, last_day: Path, tmp_path: Path) -> None:

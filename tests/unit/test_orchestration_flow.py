@@ -435,8 +435,9 @@ def test_promoted_entry_carries_the_quorum_and_verifies(approved) -> None:
 
 def insider_decision(o: TestOrg, pid: str, quorum: dict) -> int:
     """An insider with a trusted key (and the ledger key) records a decision of their own."""
+    promo = o.reader().promotion(pid)
     draft = Draft("promotion.promoted", {"promotion": pid, "from": "compliance_ready", "to": "compliant", "quorum": quorum},
-                  service=CLEAN, promotion=pid)
+                  service=CLEAN, promotion=pid, request=(promo["requested_seq"], bytes.fromhex(promo["request_leaf_hash"])))
     return o.ledger.append(draft, [o.signers["alice"]]).seq
 
 

@@ -69,7 +69,7 @@ def pristine(tmp_path_factory: pytest.TempPathFactory) -> Pristine:
         for i in range(3, 30):
             ledger.append(_evidence(i, blobs=(blobs[i % 3],) if i in BLOB_SEQS else ()), [CI])
         for i in range(30, REVOKED_AT):
-            ledger.append(Draft("approval.granted", {"run": i}, service="service-a", promotion="p-1"), [APPROVER])
+            ledger.append(Draft("annotation", {"run": i}, service="service-a"), [APPROVER])
         ledger.append(Draft("ledger.key_revoked", {"keyid": APPROVER.keyid, "reason": "left the team"}), [ADMIN])
         for i in range(REVOKED_AT + 1, 40):
             ledger.append(_evidence(i), [CI])
@@ -231,7 +231,9 @@ def test_modified_leaf_bytes_are_reported_at_their_seq(target: Path) -> None:
         a.backdate(20, rehash=False)
     report = verify(target)
     assert_fault(report, "leaf_modified", 20)
-    assert set(report.by_class()) == {"leaf_modified"}
+    # The century moved only the index: the time its actor signed stays, and the entry now runs backwards.
+    assert set(report.by_class()) == {"leaf_modified", "index_mismatch", "time_regressed"}
+    assert report.by_class()["index_mismatch"]["first_seq"] == report.by_class()["time_regressed"]["first_seq"] == 20
 
 
 def test_a_row_column_that_differs_from_its_signed_leaf_is_reported(target: Path) -> None:

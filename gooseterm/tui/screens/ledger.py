@@ -12,9 +12,10 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Input, ProgressBar, Select, Static
 
-from ledger.verifier import FAULT_CLASSES, verify_ledger
+from ledger.verifier import FAULT_CLASSES
 
 from ...dashboard import EntryFilter, entries_page, parse_when
+from ...projections import verify_ledger_state
 from ..actions import bindings
 from ..app import cli
 from ..messages import EntriesLoaded, VerificationFinished, VerificationProgressed
@@ -174,7 +175,7 @@ class LedgerScreen(DashboardScreen):
         clock = self.app.clock  # the app's clock, so a frozen one (tests) gives a repeatable duration
         start = clock()
         try:
-            report = verify_ledger(path, jobs=1, progress=lambda done, total: self.post_message(VerificationProgressed(done, total)))
+            report = verify_ledger_state(path, jobs=1, progress=lambda done, total: self.post_message(VerificationProgressed(done, total)))
         except (OSError, ValueError) as exc:
             self.post_message(VerificationFinished(None, (clock() - start).total_seconds(), str(exc)))
             return
