@@ -2,9 +2,10 @@
 
 Entries are the exact leaf bytes (JSON Lines); rows carry each entry's chain hash, the ledger key's
 row signature and, for a partial export, its inclusion proof against the checkpoint taken at
-export time. Trust entries, the entries just outside the period and the approvals a decision
-cites ride along with proofs, so the period's completeness, every key's validity window and every
-quorum can be checked. A manifest lists every file's SHA-256 and is signed by the ledger key.
+export time. Trust entries and the entries just outside the period ride along in entries.jsonl, so
+the period's completeness and every key's validity window can be checked; what those entries cite
+from outside the period (a request, the approvals of a quorum, transitively) is in cited.jsonl, so
+every decision can be checked. A manifest lists every file's SHA-256 and is signed by the ledger key.
 """
 
 from __future__ import annotations
@@ -29,19 +30,22 @@ from ledger.store import Entry, Ledger
 from ledger.verifier import (
     BUNDLE_FORMAT,
     CHECKPOINT_NOTE,
+    CITED,
+    CITED_ROWS,
     CONSISTENCY,
     ENTRIES,
     MANIFEST,
     MANIFEST_NOTE,
     ROWS,
     TRUST_KINDS,
+    entry_cites,
     manifest_note_body,
     parse_checkpoint,
     split_note,
 )
 
 from .audit_tree import audit_tree_files, promotion_id
-from .oscal import assessment_results
+from .oscal import PLAN, RESULTS, assessment_plan, assessment_results
 
 ZIP_TIME = (1980, 1, 1, 0, 0, 0)  # fixed member times: the same ledger gives the same zip
 ZIP_LEVEL = 3  # deflate level: twice level 6's speed on entries and signatures for ~6% more bytes
@@ -84,17 +88,25 @@ def _period(ledger: Ledger, sel: Selection, size: int) -> tuple[int, int]:
 
 
 def _support_seqs(ledger: Ledger, first: int, last: int, size: int) -> set[int]:
-    """Entries outside the period the checks need: trust entries, the two fences, cited approvals and requests."""
+    """Entries outside the period that entries.jsonl carries: trust entries and the two fences."""
     seqs = {r[0] for r in ledger.conn.execute(f"SELECT seq FROM entries WHERE kind IN ({','.join('?' * len(TRUST_KINDS))})", TRUST_KINDS)}
     seqs |= {s for s in (first - 1, last + 1) if 0 <= s < size}
-    for e in ledger.entries(kind="promotion.", after=first - 1):
-        if e.seq > last:
-            break
-        quorum = e.predicate.get("quorum") if isinstance(e.predicate, dict) else None
-        if quorum:
-            seqs.update(quorum.get("approvals", []))
-            seqs.update(r.seq for r in ledger.entries(kind="promotion.requested", promotion=e.promotion))
     return {s for s in seqs if s < size}
+
+
+def _cited_rows(ledger: Ledger, carried: set[int], cites: set[int]) -> list[tuple]:
+    """The rows of the entries cited (transitively) by the carried ones and not carried themselves, by seq."""
+    found: dict[int, tuple] = {}
+    todo = sorted(cites - carried)
+    while todo:
+        seq = todo.pop()
+        if seq in found or seq in carried:
+            continue
+        row = ledger.conn.execute(f"SELECT {_ROW_COLUMNS} FROM entries WHERE seq = ?", (seq,)).fetchone()
+        if row is not None:
+            found[seq] = row
+            todo += entry_cites(json.loads(row[5]))
+    return [found[s] for s in sorted(found)]
 
 
 def _csv(rows: list[list], header: list[str]) -> bytes:
@@ -179,7 +191,9 @@ def build_bundle(
     first, last = _period(ledger, sel, size)
     complete = sel.since is None and sel.until is None
     files: dict[str, bytes] = {CHECKPOINT_NOTE: note}
-    leaves, rows, entries, cited = [], [], [], []
+    leaves, rows, entries, blob_refs = [], [], [], []
+    carried: set[int] = set()
+    cites: set[int] = set()
     start_time = end_time = None
     done = 0
     for row in _wanted_rows(ledger, size, first, last, complete):
@@ -189,16 +203,23 @@ def build_bundle(
             progress("entries", done, size)
         leaves.append(leaf)
         rows.append(_row_line(seq, leaf_hash, chain, row_sig, None if complete else ledger.inclusion_proof(seq, size)))
+        if not complete:  # a complete export carries every entry, so whatever one cites
+            carried.add(seq)
+            cites |= entry_cites(json.loads(leaf))
         if not first <= seq <= last:
             continue
         start_time, end_time = start_time or time, time
         if kind.startswith(_DECODED_KINDS):
             entries.append(Entry(*row))
         if not leaf.startswith(_NO_BLOBS) and (sel.service is None or service == sel.service):
-            cited += json.loads(leaf).get("blobs", [])
+            blob_refs += json.loads(leaf).get("blobs", [])
     files[ENTRIES] = b"".join(leaf + b"\n" for leaf in leaves)
     files[ROWS] = b"".join(rows)
     del leaves, rows
+    if not complete:
+        outside = _cited_rows(ledger, carried, cites)
+        files[CITED] = b"".join(r[5] + b"\n" for r in outside)
+        files[CITED_ROWS] = b"".join(_row_line(r[0], *r[6:9], ledger.inclusion_proof(r[0], size)) for r in outside)
     proofs = {}
     for cp_size, cp_note in ledger.checkpoints():
         if cp_size <= size:
@@ -211,8 +232,12 @@ def build_bundle(
          for k in sorted(ledger.keys().values(), key=lambda k: k.keyid)]
     )
     files["policy.json"] = canonical_json(policy or {})
+    # The evidence the period's gate results read, even when it was collected before the period:
+    # the assessment results link to it.
+    blob_refs += [d for e in entries if e.kind == "gate.result" and (sel.service is None or e.service == sel.service)
+                  for d in e.predicate.get("evidence", [])]
     archived = []
-    for digest in dict.fromkeys(cited):
+    for digest in dict.fromkeys(blob_refs):
         name = "blobs/" + digest.removeprefix("sha256:")
         try:
             files[name] = ledger.blob(digest)
@@ -220,7 +245,9 @@ def build_bundle(
             archived.append(digest)
     files.update(_summaries(entries, sel.service))
     period = (start_time, end_time) if start_time else None
-    files["oscal/assessment-results.json"] = canonical_json(assessment_results(ledger.origin, entries, sel.service, period))
+    held = {"sha256:" + name.removeprefix("blobs/") for name in files if name.startswith("blobs/")}
+    files[PLAN] = canonical_json(assessment_plan(ledger.origin, entries, sel.service, period))
+    files[RESULTS] = canonical_json(assessment_results(ledger.origin, entries, sel.service, period, held))
     if audit_tree:
         files.update(audit_tree_files(entries, files, sel.service))
     files["VERIFY.md"] = VERIFY_MD.read_bytes()

@@ -754,13 +754,11 @@ def read_decision(seq: int, leaf: bytes, leaf_hash_: bytes, origin: str, keys: d
     return _decision_of(seq, record, statement["predicate"], leaf_hash_, signed, good)
 
 
-def check_decisions(decisions: list[Decision], keys: dict, report: Report, partial: bool = False) -> None:
+def check_decisions(decisions: list[Decision], keys: dict, report: Report) -> None:
     """Replay the promotions: each answer is bound to its promotion's request; approvals, rejections and
     overrides are signed by keys with the role they need, in the name they give; and what completes a
-    promotion meets the approval policy its request recorded, or follows an override.
-
-    `partial`: the entries are a period of a ledger, so an answer whose request lies outside it is not
-    judged here (the bundle proves the entries it cites).
+    promotion meets the approval policy its request recorded, or follows an override. A bundle of a
+    period carries the requests and approvals its entries cite (`cited_seqs`), so the same checks hold.
     """
     requests: dict[str, Decision] = {}
     approvals: dict[int, tuple[str, Approval]] = {}
@@ -777,8 +775,7 @@ def check_decisions(decisions: list[Decision], keys: dict, report: Report, parti
             continue
         request = requests.get(d.promotion)
         if request is None:
-            if not partial:
-                report.faults.append(Fault("request_mismatch", d.seq, f"answers promotion {d.promotion}, which has no valid request"))
+            report.faults.append(Fault("request_mismatch", d.seq, f"answers promotion {d.promotion}, which has no valid request"))
             continue
         if d.request != {"seq": request.seq, "leaf_hash": request.leaf_hash.hex()}:
             report.faults.append(Fault("request_mismatch", d.seq, f"signed as an answer to another request than promotion {d.promotion}'s (seq {request.seq})"))
@@ -1130,7 +1127,7 @@ def _regressed(written: datetime, latest: datetime) -> str:
     return f"written at {written:%Y-%m-%dT%H:%M:%S.%fZ}, after an entry written at {latest:%Y-%m-%dT%H:%M:%S.%fZ}"
 
 
-def _check_across_rows(merged: _ChunkResult, keys: dict[str, TrustedKey], report: Report, partial: bool = False) -> None:
+def _check_across_rows(merged: _ChunkResult, keys: dict[str, TrustedKey], report: Report) -> None:
     """What no single run of rows can judge: replayed statements, time across runs, and the decisions."""
     for seq, first in sorted(set(merged.replayed)):
         report.faults.append(Fault("statement_replayed", seq, f"the statement signed at seq {first} appears again"))
@@ -1139,7 +1136,7 @@ def _check_across_rows(merged: _ChunkResult, keys: dict[str, TrustedKey], report
         if high is not None and low < high - CLOCK_SKEW:
             report.faults.append(Fault("time_regressed", seq, _regressed(low, high)))
         high = top if high is None else max(high, top)
-    check_decisions(merged.decisions, keys, report, partial=partial)
+    check_decisions(merged.decisions, keys, report)
 
 
 def verify_ledger(
@@ -1275,6 +1272,44 @@ def _merge(into: _ChunkResult, r: _ChunkResult) -> None:
 BUNDLE_FORMAT = "gooseterm-bundle/1"
 MANIFEST, MANIFEST_NOTE, CHECKPOINT_NOTE = "manifest.json", "manifest.note", "checkpoint.note"
 ENTRIES, ROWS, CONSISTENCY = "entries.jsonl", "rows.jsonl", "consistency.json"
+CITED, CITED_ROWS = "cited.jsonl", "cited-rows.jsonl"  # a partial bundle's entries from outside its period that others cite
+
+
+def _dig(obj: object, *path: str) -> object:
+    for key in path:
+        obj = obj.get(key) if isinstance(obj, dict) else None
+    return obj
+
+
+def cited_seqs(kind: str, record: dict, statement: dict) -> set[int]:
+    """The earlier entries an entry cites, by seq: what checking it reads, so a bundle that carries
+    the entry must carry them too (in its period, or in cited.jsonl with inclusion proofs).
+
+    The one place that knows how entries cite each other, all of it signed:
+    - an entry answering a promotion request names it in its binding (`predicate.binding.request.seq`);
+    - a decision cites the approvals of its quorum (`predicate.quorum.approvals`), and a break-glass
+      promotion the override entry (`predicate.override.seq`).
+    Only earlier seqs count: an entry cannot cite itself or what was written after it.
+    """
+    seq = record.get("seq")
+    if type(seq) is not int:
+        return set()
+    predicate = _dig(statement, "predicate")
+    found = [_dig(predicate, "override", "seq"), _dig(predicate, BINDING, "request", "seq")]
+    approvals = _dig(predicate, "quorum", "approvals")
+    if isinstance(approvals, list):
+        found += approvals
+    return {s for s in found if type(s) is int and 0 <= s < seq}
+
+
+def entry_cites(record: dict) -> set[int]:
+    """`cited_seqs` of a decoded leaf; a leaf whose statement cannot be read cites nothing (the row
+    checks report it)."""
+    try:
+        statement = json.loads(parse_envelope(record["envelope"]).payload)
+    except (ValueError, KeyError, TypeError):
+        return set()
+    return cited_seqs(record.get("kind"), record, statement)
 
 
 def manifest_note_body(origin: str, manifest: bytes, fmt: str = BUNDLE_FORMAT) -> bytes:
@@ -1352,6 +1387,8 @@ class _BundleChunk(_ChunkResult):
     seqs: list[int] = field(default_factory=list)
     trust: list[tuple[int, int, str]] = field(default_factory=list)  # (line, seq, kind)
     refs: set[str] = field(default_factory=set)
+    cites: dict[int, int] = field(default_factory=dict)  # cited seq -> the first seq citing it (partial bundles)
+    edges: dict[int, str] = field(default_factory=dict)  # writer time of the entries just outside the period
     subtree: bytes | None = None
     hashes: list[bytes] = field(default_factory=list)
 
@@ -1389,6 +1426,8 @@ def _verify_bundle_chunk(bounds: tuple[int, int]) -> _BundleChunk:
         except (ValueError, AttributeError):
             record, cols = None, (None, None, None, None)
         out.seqs.append(seq)
+        if seq in (first - 1, last + 1) and isinstance(cols[0], str):
+            out.edges[seq] = cols[0]
         if cols[1] in TRUST_KINDS:
             out.trust.append((n, seq, cols[1]))
         if isinstance(record, dict) and first <= seq <= last and (service is None or cols[2] == service):
@@ -1399,6 +1438,9 @@ def _verify_bundle_chunk(bounds: tuple[int, int]) -> _BundleChunk:
                 verify_inclusion(seq, cp.size, lh, proof, cp.root)
             except ProofError as exc:
                 out.faults.append(Fault("leaf_modified", seq, f"entry is not in the checkpoint's tree ({exc})"))
+            if isinstance(record, dict):
+                for cited in entry_cites(record):
+                    out.cites[cited] = min(out.cites.get(cited, seq), seq)
         rows.append((seq, *cols, leaf, lh, chain, sig))
         records.append(record)
     before = _parse_row_line(metas[start - 1]) if start else None
@@ -1431,6 +1473,9 @@ def _merge_bundle(into: _BundleChunk, r: _BundleChunk) -> None:
     into.seqs += r.seqs
     into.trust += r.trust
     into.refs |= r.refs
+    for cited, by in r.cites.items():
+        into.cites[cited] = min(into.cites.get(cited, by), by)
+    into.edges.update(r.edges)
 
 
 def _complete_root(results: list[_BundleChunk]) -> bytes:
@@ -1524,7 +1569,7 @@ def verify_bundle(
     kept: dict[str, bytes | None] = {}
     for name, digest in sorted(listed.items()):
         data = files.read(name)
-        if name in (ENTRIES, ROWS):
+        if name in (ENTRIES, ROWS, CITED, CITED_ROWS):
             kept[name] = data  # read (and for a zip, inflated) once
         if data is None:
             report.faults.append(Fault("bundle_file_mismatch", None, f"{name} is listed in the manifest but missing"))
@@ -1542,12 +1587,22 @@ def verify_bundle(
     report.size, report.root = cp.size, cp.root
     report.checkpoints_checked += 1
 
-    leaves = _split_lines(kept[ENTRIES] if ENTRIES in kept else files.read(ENTRIES))
-    metas = _split_lines(kept[ROWS] if ROWS in kept else files.read(ROWS))
+    def pair(entries: str, rows: str) -> tuple[list[bytes], list[bytes]]:
+        """The lines of an entries file and its rows file, as many of each."""
+        leaves = _split_lines(kept[entries] if entries in kept else files.read(entries))
+        metas = _split_lines(kept[rows] if rows in kept else files.read(rows))
+        if len(leaves) != len(metas):
+            report.faults.append(Fault("leaf_modified", None, f"{entries} has {len(leaves)} lines but {rows} has {len(metas)}"))
+        n = min(len(leaves), len(metas))
+        return leaves[:n], metas[:n]
+
+    # The period's lines, then the cited entries' (one walk; a chunk never spans the two files).
+    leaves, metas = pair(ENTRIES, ROWS)
+    cited_leaves, cited_metas = pair(CITED, CITED_ROWS)
     kept.clear()
-    if len(leaves) != len(metas):
-        report.faults.append(Fault("leaf_modified", None, f"{ENTRIES} has {len(leaves)} lines but {ROWS} has {len(metas)}"))
-    lines = min(len(leaves), len(metas))
+    lines = len(leaves)
+    leaves += cited_leaves
+    metas += cited_metas
     first, last = manifest.get("range", [0, -1])
     complete = bool(manifest.get("complete"))
     sel_service = (manifest.get("selection") or {}).get("service")
@@ -1556,7 +1611,7 @@ def verify_bundle(
     # found here by a quick look for their kind, then confirmed by the workers' full parse of every
     # line (an entry that hid its kind from the quick look makes the checks run again).
     trust = []
-    for n in range(lines):
+    for n in range(len(leaves)):
         if b"ledger." in leaves[n]:
             meta = _parse_row_line(metas[n])
             try:
@@ -1566,14 +1621,17 @@ def verify_bundle(
             if meta is not None and kind in TRUST_KINDS:
                 trust.append((n, meta[0], kind))
     chunks = [(a, min(a + BUNDLE_CHUNK, lines)) for a in range(0, lines, BUNDLE_CHUNK)]
+    entry_chunks = len(chunks)
+    chunks += [(a, min(a + BUNDLE_CHUNK, len(leaves))) for a in range(lines, len(leaves), BUNDLE_CHUNK)]
     global _bundle
     try:
         for _ in range(2):
             timeline = Report(source=report.source)
-            keys = trust_timeline([(seq, kind, leaves[n]) for n, seq, kind in trust], origin, ledger_key, timeline)
+            keys = trust_timeline([(seq, kind, leaves[n]) for n, seq, kind in sorted(trust, key=lambda t: t[1])],
+                                  origin, ledger_key, timeline)
             _bundle = {"leaves": leaves, "metas": metas, "checkpoint": cp, "range": (first, last, sel_service),
                        "complete": complete, "origin": origin, "ledger_pub": ledger_key.public_key, "keys": keys}
-            results = _run_bundle_chunks(chunks, jobs, progress, lines)
+            results = _run_bundle_chunks(chunks, jobs, progress, len(leaves))
             seen = [t for r in results for t in r.trust]
             if seen == trust:
                 break
@@ -1581,27 +1639,40 @@ def verify_bundle(
     finally:
         _bundle = {}
     merged = _BundleChunk()
-    for r in results:
+    for r in results[:entry_chunks]:
         _merge_bundle(merged, r)
+    seqs = list(merged.seqs)
+    for r in results[entry_chunks:]:
+        _merge_bundle(merged, r)
+    cited = merged.seqs[len(seqs):]
     report.faults += timeline.faults + merged.faults
 
-    seqs = merged.seqs
     present = set(seqs)
     for s in range(first, last + 1):
         if s not in present:
             report.faults.append(Fault("row_deleted", s, f"seq {s} of the exported range {first}..{last} is missing"))
             break
-    if len(present) != len(seqs):
+    carried = seqs + cited
+    if len(set(carried)) != len(carried):
         seen_seqs: set[int] = set()
-        dup = next(s for s in seqs if s in seen_seqs or seen_seqs.add(s))
+        dup = next(s for s in carried if s in seen_seqs or seen_seqs.add(s))
         report.faults.append(Fault("row_inserted", dup, f"seq {dup} appears more than once"))
-    if seqs != sorted(seqs):
-        bad = next(i for i in range(1, len(seqs)) if seqs[i] < seqs[i - 1])
-        report.faults.append(Fault("row_reordered", seqs[bad], f"seq {seqs[bad]} comes after seq {seqs[bad - 1]}"))
-    if any(s >= cp.size for s in seqs):
-        report.faults.append(Fault("row_inserted", max(seqs), f"seq {max(seqs)} lies beyond the checkpoint's {cp.size} entries"))
+    for name, order in ((ENTRIES, seqs), (CITED, cited)):
+        if order != sorted(order):
+            bad = next(i for i in range(1, len(order)) if order[i] < order[i - 1])
+            report.faults.append(Fault("row_reordered", order[bad], f"seq {order[bad]} comes after seq {order[bad - 1]} in {name}"))
+    if any(s >= cp.size for s in carried):
+        report.faults.append(Fault("row_inserted", max(carried), f"seq {max(carried)} lies beyond the checkpoint's {cp.size} entries"))
+    # Every entry carried must have what it cites carried too, or its checks (a quorum against the
+    # request's policy, an approval's request) would pass on what is not there.
+    carried_set = set(carried)
+    for s, by in sorted(merged.cites.items()):
+        if s not in carried_set and not first <= s <= last:
+            report.faults.append(Fault("row_deleted", s, f"seq {s}, cited by seq {by}, is neither in the period nor in {CITED}"))
+    if not complete:
+        _check_period_edges(first, last, cp.size, manifest.get("selection") or {}, merged.edges, report)
     _classify_misplaced(merged.misplaced, report)
-    _check_across_rows(merged, keys, report, partial=not complete)
+    _check_across_rows(merged, keys, report)
 
     try:
         proofs = {int(k): [base64.b64decode(p) for p in v] for k, v in json.loads(files.read(CONSISTENCY) or b"{}").items()}
@@ -1610,12 +1681,12 @@ def verify_bundle(
         report.faults.append(Fault("bundle_file_mismatch", None, f"{CONSISTENCY} is unreadable"))
     root_at = None
     if complete and seqs == list(range(cp.size)):
-        if _complete_root(results) != cp.root:
+        if _complete_root(results[:entry_chunks]) != cp.root:
             report.faults.append(Fault("checkpoint_root_mismatch", cp.size - 1, "the entries do not produce the checkpoint's root"))
 
         def root_at(size: int) -> bytes:
             """Every leaf is here: a root at any size comes from the leaves themselves."""
-            return _roots_of(((_parse_row_line(m) or (0, b""))[1:2] for m in metas), {size}).get(size, b"")
+            return _roots_of(((_parse_row_line(m) or (0, b""))[1:2] for m in metas[:lines]), {size}).get(size, b"")
 
     notes = [(files.read(n) or b"", False) for n in sorted(files.names()) if n.startswith("checkpoints/") and n.endswith(".note")]
     notes += [(trusted_checkpoint, True)] if trusted_checkpoint is not None else []
@@ -1623,6 +1694,25 @@ def verify_bundle(
         _check_bundle_checkpoint(note_bytes, cp, proofs, root_at, ledger_key, report, trusted=trusted)
     _check_bundle_blobs(files, merged.refs, set(manifest.get("archived_blobs", [])), report)
     return report
+
+
+def _check_period_edges(first: int, last: int, size: int, selection: dict, edges: dict[int, str], report: Report) -> None:
+    """The entries just before and after a period prove where it starts and ends: each must be in the
+    bundle and dated outside the selected days, or an entry of the period was left out of it."""
+    import datetime
+
+    since, until = selection.get("since"), selection.get("until")
+    try:
+        end = (datetime.date.fromisoformat(until) + datetime.timedelta(days=1)).isoformat() if until else None
+    except (TypeError, ValueError):
+        end = None
+    for seq, bound, outside in ((first - 1, since, lambda t: t < since), (last + 1, end, lambda t: t >= end)):
+        if not 0 <= seq < size:
+            continue
+        if seq not in edges:
+            report.faults.append(Fault("row_deleted", seq, f"seq {seq}, just outside the exported range {first}..{last}, is missing"))
+        elif not isinstance(bound, str) or not outside(edges[seq]):
+            report.faults.append(Fault("row_deleted", seq, f"seq {seq} ({edges[seq]}) belongs to the selected days but not to the exported range {first}..{last}"))
 
 
 def _check_bundle_checkpoint(note: bytes, cp: Checkpoint, proofs: dict, root_at, ledger_key: NoteVerifier,

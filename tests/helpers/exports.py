@@ -8,6 +8,7 @@ copies it (`clone_home`), since building appends ~60 fsynced entries.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 import subprocess
@@ -16,7 +17,9 @@ import zipfile
 from datetime import UTC, datetime
 from pathlib import Path
 
+import regex
 from click.testing import CliRunner
+from jsonschema import Draft7Validator, FormatChecker, ValidationError, validators
 
 from gooseterm.cli import main
 from gooseterm.demo import build_demo
@@ -24,7 +27,9 @@ from gooseterm.orgconfig import bundled_config_dir, load_org
 from gooseterm.settings import Settings
 from gooseterm.workspace import Workspace
 from ledger.keys import KeyStore
+from ledger.signing import Signer, sign_note
 from ledger.store import Draft, Ledger
+from ledger.verifier import manifest_note_body
 
 NOW = datetime(2026, 3, 9, 12, 0, tzinfo=UTC)
 
@@ -120,3 +125,34 @@ def copy_bundle(src: Path, dst: Path) -> Path:
     else:
         shutil.copy(src, dst)
     return dst
+
+
+def resign_manifest(bundle: Path, signer: Signer, change=lambda m: None) -> None:
+    """What an attacker holding a key does: rehash every file into the manifest, edit it, sign it."""
+    manifest = json.loads((bundle / "manifest.json").read_bytes())
+    change(manifest)
+    manifest["files"] = {n: hashlib.sha256((bundle / n).read_bytes()).hexdigest() for n in manifest["files"]}
+    data = json.dumps(manifest, indent=2, sort_keys=True).encode() + b"\n"
+    (bundle / "manifest.json").write_bytes(data)
+    (bundle / "manifest.note").write_bytes(sign_note(manifest_note_body(manifest["origin"], data), [signer]))
+
+
+def _pattern(validator, pattern, instance, schema):
+    """OSCAL's patterns use \\p{L} and \\p{N}, which `re` cannot compile: check them with `regex`."""
+    if validator.is_type(instance, "string") and not regex.search(pattern, instance):
+        yield ValidationError(f"{instance!r} does not match {pattern!r}")
+
+
+def oscal_validator(schema_path: Path) -> Draft7Validator:
+    """One of NIST's OSCAL JSON schemas, with `regex` behind both the `pattern` keyword and the `regex` format."""
+    schema = json.loads(schema_path.read_bytes())
+    formats = FormatChecker()
+    formats.checks("regex", raises=regex.error)(regex.compile)
+    checker = validators.extend(Draft7Validator, {"pattern": _pattern})
+    checker.check_schema(schema, format_checker=formats)
+    return checker(schema, format_checker=formats)
+
+
+def oscal_errors(validator: Draft7Validator, doc: dict) -> list[str]:
+    """Every schema violation in `doc`, with its path."""
+    return [f"{list(e.absolute_path)}: {e.message}" for e in validator.iter_errors(doc)]

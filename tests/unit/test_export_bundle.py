@@ -9,7 +9,6 @@ expects the same fault classes, with the same first seq, from both verifiers.
 from __future__ import annotations
 
 import base64
-import hashlib
 import json
 import re
 import shutil
@@ -19,7 +18,6 @@ import zipfile
 from pathlib import Path
 
 import pytest
-import regex
 from helpers.exports import (
     NOW,
     append_notes,
@@ -28,11 +26,14 @@ from helpers.exports import (
     export,
     make_demo,
     open_ledger,
+    oscal_errors,
+    oscal_validator,
+    resign_manifest,
     verify_both,
     verify_with_gooseterm,
 )
 from helpers.orgs import EVIDENCE, clone_home
-from jsonschema import Draft7Validator, FormatChecker, ValidationError, validators
+from jsonschema import Draft7Validator
 
 from gooseterm import gates
 from ledger import verifier
@@ -41,7 +42,6 @@ from ledger.verifier import (
     Checkpoint,
     chain_hash,
     leaf_hash,
-    manifest_note_body,
     parse_checkpoint,
     root_from_leaf_hashes,
     row_message,
@@ -108,16 +108,6 @@ def edit_payload(leaf: bytes, change) -> bytes:
     change(statement["predicate"])
     record["envelope"]["payload"] = base64.b64encode(canonical_json(statement)).decode()
     return canonical_json(record) + b"\n"
-
-
-def resign_manifest(bundle: Path, signer: Signer, change=lambda m: None) -> None:
-    """What an attacker holding a key does: rehash every file into the manifest, edit it, sign it."""
-    manifest = json.loads((bundle / "manifest.json").read_bytes())
-    change(manifest)
-    manifest["files"] = {n: hashlib.sha256((bundle / n).read_bytes()).hexdigest() for n in manifest["files"]}
-    data = json.dumps(manifest, indent=2, sort_keys=True).encode() + b"\n"
-    (bundle / "manifest.json").write_bytes(data)
-    (bundle / "manifest.note").write_bytes(sign_note(manifest_note_body(manifest["origin"], data), [signer]))
 
 
 # -- a valid bundle ----------------------------------------------------------------------------------
@@ -272,31 +262,16 @@ def test_a_partial_export_with_an_edited_entry_and_its_leaf_hash_recomputed_fail
 # -- OSCAL ------------------------------------------------------------------------------------------
 
 
-def _pattern(validator, pattern, instance, schema):
-    """OSCAL's patterns use \\p{L} and \\p{N}, which `re` cannot compile: check them with `regex`."""
-    if validator.is_type(instance, "string") and not regex.search(pattern, instance):
-        yield ValidationError(f"{instance!r} does not match {pattern!r}")
-
-
 @pytest.fixture(scope="module")
 def oscal() -> Draft7Validator:
-    """NIST's schema with `regex` behind both the `pattern` keyword and the `regex` format."""
-    schema = json.loads(OSCAL_SCHEMA.read_bytes())
-    formats = FormatChecker()
-    formats.checks("regex", raises=regex.error)(regex.compile)
-    checker = validators.extend(Draft7Validator, {"pattern": _pattern})
-    checker.check_schema(schema, format_checker=formats)
-    return checker(schema, format_checker=formats)
-
-
-def _oscal_errors(validator: Draft7Validator, doc: dict) -> list[str]:
-    return [f"{list(e.absolute_path)}: {e.message}" for e in validator.iter_errors(doc)]
+    """NIST's assessment-results schema."""
+    return oscal_validator(OSCAL_SCHEMA)
 
 
 def test_oscal_assessment_results_are_valid_against_nists_schema(oscal: Draft7Validator, full: Path, partial: Path) -> None:
     for bundle in (full, partial):
         doc = json.loads((bundle / "oscal" / "assessment-results.json").read_bytes())
-        assert _oscal_errors(oscal, doc) == []
+        assert oscal_errors(oscal, doc) == []
     doc = json.loads((full / "oscal" / "assessment-results.json").read_bytes())
     result = doc["assessment-results"]["results"][0]
     assert len(result["observations"]) == len(result["findings"]) > 0
@@ -306,7 +281,7 @@ def test_oscal_assessment_results_are_valid_against_nists_schema(oscal: Draft7Va
 def test_oscal_of_one_service_is_valid_and_only_about_it(oscal: Draft7Validator, demo: Path, tmp_path: Path) -> None:
     bundle = export(demo, tmp_path / "b", "--service", "service-a")
     doc = json.loads((bundle / "oscal" / "assessment-results.json").read_bytes())
-    assert _oscal_errors(oscal, doc) == []
+    assert oscal_errors(oscal, doc) == []
     titles = [o["title"] for o in doc["assessment-results"]["results"][0]["observations"]]
     assert titles and all("for service-a" in t for t in titles)
 
@@ -317,7 +292,7 @@ def test_the_oscal_check_catches_what_the_schema_forbids(oscal: Draft7Validator,
     result["observations"][0]["types"] = ["1-not-a-token"]  # a token starts with \p{L} or _
     result["findings"][0]["target"]["status"]["state"] = "fine"
     doc["assessment-results"]["uuid"] = str(uuid.uuid1())  # OSCAL wants version 4 or 5
-    errors = _oscal_errors(oscal, doc)
+    errors = oscal_errors(oscal, doc)
     assert any("'types'" in e for e in errors)
     assert any("state" in e for e in errors)
     assert any(e.startswith("['assessment-results', 'uuid']") for e in errors)
