@@ -355,12 +355,13 @@ class Orchestrator:
         r = txn.append(self._answer(promo, "approval.granted", body), [me])
         promo.update(self.promotion(pid, txn))
         out.seqs.append(r.seq)
-        status = approval_status(promo, self.now())
+        now = self.now()
+        status = approval_status(promo, now)
         out.status, out.reasons = promo["status"], [status.reason]
         if not status.met:
             return
         quorum = {"required": promo["policy"]["required"], "approvals": [a["seq"] for a in status.counted], "evidence_digest": promo["evidence_digest"]}
-        self._confirm_quorum(txn, promo, quorum)
+        self._confirm_quorum(txn, promo, quorum, now)
         self._finish(txn, me, promo, "promotion.approved", {"quorum": quorum}, out)
         ctx = self.context(promo["service"], txn, promo)
         results = [g for g in evaluate_transition(self.org, promo["from"], promo["to"], ctx)]
@@ -372,14 +373,14 @@ class Orchestrator:
         else:
             self._promote(txn, me, promo, out, quorum=quorum)
 
-    def _confirm_quorum(self, txn: Txn, promo: dict, quorum: dict) -> None:
+    def _confirm_quorum(self, txn: Txn, promo: dict, quorum: dict, now: datetime) -> None:
         """Check the quorum about to be written against the signed entries themselves, as the verifiers
         will, so that an edited projection can never make the application complete a promotion."""
         keys = txn.keys()
         seqs = [promo["requested_seq"], *quorum["approvals"]]
         report = Report(source=str(self.ledger.path))
         decisions = [read_decision(e.seq, e.leaf, e.leaf_hash, self.ledger.origin, keys, report) for e in map(self.ledger.entry, seqs)]
-        decision = Decision(txn.size, "promotion.approved", promo["service"], promo["id"], b"", self.now(),
+        decision = Decision(txn.size, "promotion.approved", promo["service"], promo["id"], b"", now,
                             {"seq": promo["requested_seq"], "leaf_hash": promo["request_leaf_hash"]}, frozenset(), {"quorum": quorum})
         check_decisions([d for d in decisions if d is not None] + [decision], keys, report)
         if report.faults:
