@@ -11,6 +11,7 @@ import yaml
 from defusedxml import DefusedXmlException
 
 from adapters.errors import EvidenceError
+from adapters.numbers import MAX_DIGITS, NumberError, finite
 
 MAX_EVIDENCE_BYTES = 64 * 1024 * 1024
 """Largest evidence file accepted (64 MiB); bigger input is refused before any parsing."""
@@ -64,10 +65,14 @@ def load_xml(data: bytes, source: str | None) -> Element:
 
 
 def load_json(data: bytes, source: str | None) -> Any:
-    """Parse strict JSON (RFC 8259: no NaN or Infinity literals)."""
+    """Parse strict JSON (RFC 8259: no NaN or Infinity literals), refusing integers longer than
+    MAX_DIGITS digits and numbers too large for a float (1e400), which json would read as Inf."""
     check_size(data, source)
     try:
-        return json.loads(data, parse_constant=lambda name: _refuse_constant(name, source))
+        return json.loads(data, parse_constant=lambda name: _refuse_constant(name, source),
+                          parse_int=_bounded_int, parse_float=_finite_float)
+    except _NumberOutOfRange as exc:
+        raise _bad_number(data, exc, source) from None
     except json.JSONDecodeError as exc:
         raise EvidenceError(
             f"not valid JSON: {exc.msg} at column {exc.colno}",
@@ -110,6 +115,39 @@ def load_text(data: bytes, source: str | None) -> str:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise _undecodable(data, exc, source) from None
+
+
+class _NumberOutOfRange(NumberError):
+    """A JSON number json.loads would read wrongly or not at all; `text` is its source text."""
+
+    def __init__(self, text: str, problem: str) -> None:
+        self.text = text
+        super().__init__(problem)
+
+
+def _bounded_int(text: str) -> int:
+    digits = len(text.lstrip("-"))
+    if digits > MAX_DIGITS:
+        raise _NumberOutOfRange(text, f"an integer of {digits} digits, more than the {MAX_DIGITS} allowed")
+    return int(text)
+
+
+def _finite_float(text: str) -> float:
+    try:
+        return finite(float(text))
+    except NumberError:
+        raise _NumberOutOfRange(text, f"{text[:40]} is too large for a 64-bit float") from None
+
+
+def _bad_number(data: bytes, exc: _NumberOutOfRange, source: str | None) -> EvidenceError:
+    # json's hooks see a number's text but not where it is: its first occurrence gives the line.
+    at = data.find(exc.text.encode())
+    return EvidenceError(
+        f"a JSON number is out of range: {exc}",
+        path=source,
+        line=data.count(b"\n", 0, at) + 1 if at >= 0 else None,
+        hint="The file is probably not what the tool wrote; re-run the tool",
+    )
 
 
 def _refuse_constant(name: str, source: str | None) -> None:
