@@ -335,6 +335,22 @@ class Checkpoint:
         return ("\n".join(lines) + "\n").encode()
 
 
+MAX_UINT64 = 2**64 - 1
+
+
+def parse_decimal(text: str) -> int:
+    """A C2SP decimal (checkpoint size, seq): ASCII digits without a leading zero, at most a uint64.
+
+    Python's int() would also take '٣', '1_000', ' 7', '+7' and refuse 4301 digits with a bare
+    ValueError; this raises ValueError naming the text, which each caller turns into its own error.
+    """
+    if not (text.isascii() and text.isdigit()) or (text != "0" and text.startswith("0")):
+        raise ValueError(f"{text[:40]!r} is not a decimal number (ASCII digits, no leading zero)")
+    if len(text) > len(str(MAX_UINT64)) or int(text) > MAX_UINT64:
+        raise ValueError(f"{text[:40]!r} is larger than a 64-bit unsigned integer")
+    return int(text)
+
+
 def parse_checkpoint(text: bytes) -> Checkpoint:
     """Parse a checkpoint body (the note text) per C2SP tlog-checkpoint."""
     try:
@@ -346,8 +362,10 @@ def parse_checkpoint(text: bytes) -> Checkpoint:
     origin, size_s, root_s, *ext = lines[:-1]
     if not origin:
         raise NoteError("checkpoint origin is empty")
-    if not size_s.isdigit() or (size_s != "0" and size_s.startswith("0")):
-        raise NoteError(f"checkpoint size {size_s!r} is not a decimal number")
+    try:
+        size = parse_decimal(size_s)
+    except ValueError as exc:
+        raise NoteError(f"checkpoint size {exc}") from None
     try:
         root = base64.b64decode(root_s, validate=True)
     except binascii.Error:
@@ -356,7 +374,7 @@ def parse_checkpoint(text: bytes) -> Checkpoint:
         raise NoteError(f"checkpoint root is {len(root)} bytes, want {HASH_SIZE}")
     if any(not e for e in ext):
         raise NoteError("checkpoint has an empty extension line")
-    return Checkpoint(origin, int(size_s), root, tuple(ext))
+    return Checkpoint(origin, size, root, tuple(ext))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1106,7 +1124,10 @@ def _parse_row_line(meta: bytes) -> tuple[int, bytes, bytes, bytes, list[bytes]]
     """A rows.jsonl line: (seq, leaf hash, chain, row signature, inclusion proof), or None."""
     try:
         m = json.loads(meta)
-        return (int(m["seq"]), *(base64.b64decode(m[k]) for k in ("leaf_hash", "chain", "row_sig")),
+        seq = m["seq"]
+        if isinstance(seq, bool) or not isinstance(seq, int) or not 0 <= seq <= MAX_UINT64:
+            return None
+        return (seq, *(base64.b64decode(m[k]) for k in ("leaf_hash", "chain", "row_sig")),
                 [base64.b64decode(p) for p in m.get("proof", [])])
     except (ValueError, KeyError, TypeError, binascii.Error):
         return None
@@ -1350,7 +1371,7 @@ def verify_bundle(
     _check_quorums(merged.approvals, merged.quorums, merged.requests, report)
 
     try:
-        proofs = {int(k): [base64.b64decode(p) for p in v] for k, v in json.loads(files.read(CONSISTENCY) or b"{}").items()}
+        proofs = {parse_decimal(k): [base64.b64decode(p) for p in v] for k, v in json.loads(files.read(CONSISTENCY) or b"{}").items()}
     except (ValueError, AttributeError, binascii.Error):
         proofs = {}
         report.faults.append(Fault("bundle_file_mismatch", None, f"{CONSISTENCY} is unreadable"))

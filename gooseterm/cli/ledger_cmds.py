@@ -20,6 +20,7 @@ from ..errors import EXIT_REFUSED, GoosetermError, Refusal
 from ..kinds import check_appendable
 from ..verification_record import record_verification
 from . import Context, emit, json_option, main, pass_ctx, read_input
+from .params import WholeNumber
 
 JSONL_BATCH = 2000
 
@@ -194,7 +195,7 @@ def append(ctx: Context, kind: str, service: str | None, payload: str | None, pa
 @main.command()
 @click.option("--service", help="Only entries about this service.")
 @click.option("--kind", help="Only this kind (a prefix ending in '.' takes a family, e.g. 'evidence.').")
-@click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True, help="At most this many, newest first.")
+@click.option("--limit", type=WholeNumber(minimum=1), default=50, show_default=True, help="At most this many, newest first.")
 @json_option
 @pass_ctx
 def log(ctx: Context, service: str | None, kind: str | None, limit: int, as_json: bool):
@@ -237,8 +238,8 @@ def prove():
 
 
 @prove.command("inclusion")
-@click.argument("seq", type=click.IntRange(min=0))
-@click.option("--size", type=click.IntRange(min=1), help="Tree size to prove against (default: the whole ledger).")
+@click.argument("seq", type=WholeNumber())
+@click.option("--size", type=WholeNumber(minimum=1), help="Tree size to prove against (default: the whole ledger).")
 @json_option
 @pass_ctx
 def prove_inclusion(ctx: Context, seq: int, size: int | None, as_json: bool):
@@ -284,7 +285,7 @@ def prove_consistency(ctx: Context, old_checkpoint: Path, as_json: bool):
 @click.option("--trusted-checkpoint", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="A checkpoint note held outside the ledger: catches a cut tail and forks.")
 @click.option("--ledger-key", "ledger_vkey", help="Pin the ledger's public key (name+id+key).")
-@click.option("--jobs", type=click.IntRange(min=1), default=os.cpu_count() or 1, show_default="all cores",
+@click.option("--jobs", type=WholeNumber(minimum=1), default=os.cpu_count() or 1, show_default="all cores",
               help="Processes checking signatures.")
 @click.option("--rebuild", is_flag=True, help="Also re-derive current state from the entries and compare (projection_mismatch).")
 @click.option("--archive", "archives", multiple=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
