@@ -81,8 +81,12 @@ def parse_yaml(text: str, file: Path) -> YamlDocument:
         data = loader.construct_document(node) if node is not None else None
     except yaml.MarkedYAMLError as exc:
         raise ConfigError([_syntax_issue(file, exc)]) from None
+    except yaml.reader.ReaderError as exc:  # a character YAML forbids, e.g. a control character
+        line = text.count("\n", 0, exc.position) + 1
+        column = exc.position - (text.rfind("\n", 0, exc.position) + 1) + 1
+        raise ConfigError([ConfigIssue(file, line, column, "", f"invalid YAML: {exc.reason} (character {exc.character!r})")]) from None
     except yaml.YAMLError as exc:
-        raise ConfigError([ConfigIssue(file, None, None, "", f"invalid YAML: {exc}")]) from None
+        raise ConfigError([ConfigIssue(file, None, None, "", f"invalid YAML: {' '.join(str(exc).split())}")]) from None
     finally:
         loader.dispose()
     return YamlDocument(file, data, marks, duplicates)
