@@ -1060,8 +1060,13 @@ class BundleFiles:
         import zipfile
 
         self.path = pathlib.Path(path)
-        self.zip = zipfile.ZipFile(self.path) if self.path.is_file() else None
+        try:
+            self.zip = zipfile.ZipFile(self.path) if self.path.is_file() else None
+        except zipfile.BadZipFile as exc:
+            raise ValueError(f"not a zip: {exc}") from None
         self.problems: list[str] = []
+        self.damaged: list[str] = []
+        """Zip members that could not be inflated (a damaged header or stream), with why."""
         unreadable: set[str] = set()
         if self.zip is not None:
             names: list[str] = []
@@ -1100,7 +1105,14 @@ class BundleFiles:
         if name.startswith(("/", "\\")) or ".." in name.split("/") or name not in self._readable:
             return None
         if self.zip is not None:
-            return self.zip.read(name)
+            import zipfile
+            import zlib
+
+            try:
+                return self.zip.read(name)
+            except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, OSError, ValueError) as exc:
+                self.damaged.append(f"{name}: {exc}")
+                return None
         return (self.path / name).read_bytes()
 
 
@@ -1294,7 +1306,9 @@ def verify_bundle(
         if name in (ENTRIES, ROWS):
             kept[name] = data  # read (and for a zip, inflated) once
         if data is None:
-            report.faults.append(Fault("bundle_file_mismatch", None, f"{name} is listed in the manifest but missing"))
+            why = next((d for d in files.damaged if d.startswith(f"{name}: ")), None)
+            report.faults.append(Fault("bundle_file_mismatch", None, f"{name} is damaged ({why})" if why
+                                       else f"{name} is listed in the manifest but missing"))
         elif hashlib.sha256(data).hexdigest() != digest:
             report.faults.append(Fault("bundle_file_mismatch", None, f"{name} differs from the manifest's hash"))
 
