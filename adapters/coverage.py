@@ -10,11 +10,12 @@ from pydantic import BaseModel, ConfigDict
 
 from adapters.documents import load_json, load_text, load_xml
 from adapters.errors import EvidenceError
+from adapters.numbers import NumberError, json_count, whole_number
 
 CoverageFormat = Literal["cobertura", "coveragepy-json", "lcov"]
 COVERAGE_FORMATS: tuple[CoverageFormat, ...] = ("cobertura", "coveragepy-json", "lcov")
 
-_CONDITION = re.compile(r"\((\d+)/(\d+)\)")
+_CONDITION = re.compile(r"\(([0-9]+)/([0-9]+)\)")
 
 # lines_valid, lines_covered, branches_valid, branches_covered, files
 _Counts = tuple[int, int, int, int, int]
@@ -119,7 +120,8 @@ def _cobertura(data: bytes, source: str | None) -> _Counts:
             hits[key] = hits.get(key, False) or _attribute_int(line, "hits", source) > 0
             taken = _CONDITION.search(line.get("condition-coverage") or "")
             if taken:
-                conditions[key] = (int(taken.group(1)), int(taken.group(2)))
+                conditions[key] = (_whole(taken.group(1), line, "condition-coverage", source),
+                                   _whole(taken.group(2), line, "condition-coverage", source))
     return (
         _summary_int(root, "lines-valid", len(hits), source),
         _summary_int(root, "lines-covered", sum(hits.values()), source),
@@ -134,15 +136,19 @@ def _summary_int(root: Any, name: str, recounted: int, source: str | None) -> in
 
 
 def _attribute_int(element: Any, name: str, source: str | None) -> int:
-    value = element.get(name, "0")
-    if not value.isdigit():
+    return _whole(element.get(name, "0"), element, name, source)
+
+
+def _whole(text: str, element: Any, name: str, source: str | None) -> int:
+    try:
+        return whole_number(text)
+    except NumberError as exc:
         raise EvidenceError(
-            f"attribute {name}={value!r} is not a whole number",
+            f"attribute {name}={exc}",
             path=source,
             field=f"<{element.tag} {name}>",
             hint="Regenerate the report with the coverage tool",
-        )
-    return int(value)
+        ) from None
 
 
 def _coveragepy_json(data: bytes, source: str | None) -> _Counts:
@@ -166,15 +172,15 @@ def _coveragepy_json(data: bytes, source: str | None) -> _Counts:
 
 
 def _json_int(totals: dict, name: str, source: str | None) -> int:
-    value = totals.get(name, 0)
-    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+    try:
+        return json_count(totals.get(name, 0))
+    except NumberError as exc:
         raise EvidenceError(
-            f"{value!r} is not a whole number",
+            str(exc),
             path=source,
             field=f"totals.{name}",
             hint="Regenerate the report with `coverage json`",
-        )
-    return value
+        ) from None
 
 
 def _lcov(data: bytes, source: str | None) -> _Counts:
@@ -247,9 +253,10 @@ class _LcovRecord:
 
 
 def _lcov_int(value: str, key: str, source: str | None, number: int) -> int:
-    if not value.strip().isdigit():
-        raise _lcov_error(f"{key} value {value!r} is not a whole number", source, number)
-    return int(value)
+    try:
+        return whole_number(value)
+    except NumberError as exc:
+        raise _lcov_error(f"{key} value {exc}", source, number) from None
 
 
 def _lcov_error(problem: str, source: str | None, number: int | None) -> EvidenceError:

@@ -11,6 +11,7 @@ import yaml
 from defusedxml import DefusedXmlException
 
 from adapters.errors import EvidenceError
+from adapters.numbers import MAX_DIGITS, NumberError, finite
 
 MAX_EVIDENCE_BYTES = 64 * 1024 * 1024
 """Largest evidence file accepted (64 MiB); bigger input is refused before any parsing."""
@@ -64,10 +65,12 @@ def load_xml(data: bytes, source: str | None) -> Element:
 
 
 def load_json(data: bytes, source: str | None) -> Any:
-    """Parse strict JSON (RFC 8259: no NaN or Infinity literals)."""
+    """Parse strict JSON (strict_loads): RFC 8259 without NaN or Infinity, with bounded numbers."""
     check_size(data, source)
     try:
-        return json.loads(data, parse_constant=lambda name: _refuse_constant(name, source))
+        return strict_loads(data)
+    except JsonNumberError as exc:
+        raise _bad_number(data, exc, source) from None
     except json.JSONDecodeError as exc:
         raise EvidenceError(
             f"not valid JSON: {exc.msg} at column {exc.colno}",
@@ -79,6 +82,21 @@ def load_json(data: bytes, source: str | None) -> Any:
         raise _undecodable(data, exc, source) from None
     except RecursionError:
         raise _too_deep(source) from None
+
+
+class JsonNumberError(NumberError):
+    """A number strict JSON refuses; `text` is how the document wrote it."""
+
+    def __init__(self, text: str, problem: str) -> None:
+        self.text = text
+        super().__init__(problem)
+
+
+def strict_loads(data: bytes | str) -> Any:
+    """json.loads, raising JsonNumberError for what it would read wrongly or not at all: the bare
+    literals NaN and Infinity (not JSON), integers longer than MAX_DIGITS digits (Python refuses
+    4301 with a bare ValueError) and numbers beyond a 64-bit float (1e400 would read as Inf)."""
+    return json.loads(data, parse_constant=_refuse_constant, parse_int=_bounded_int, parse_float=_finite_float)
 
 
 def load_yaml(data: bytes, source: str | None) -> Any:
@@ -112,12 +130,33 @@ def load_text(data: bytes, source: str | None) -> str:
         raise _undecodable(data, exc, source) from None
 
 
-def _refuse_constant(name: str, source: str | None) -> None:
-    raise EvidenceError(
-        f"JSON does not allow the bare literal {name}",
+def _bounded_int(text: str) -> int:
+    digits = len(text.lstrip("-"))
+    if digits > MAX_DIGITS:
+        raise JsonNumberError(text, f"an integer of {digits} digits is longer than the {MAX_DIGITS} allowed")
+    return int(text)
+
+
+def _finite_float(text: str) -> float:
+    try:
+        return finite(float(text))
+    except NumberError:
+        raise JsonNumberError(text, f"{text[:40]} is too large for a 64-bit float") from None
+
+
+def _bad_number(data: bytes, exc: JsonNumberError, source: str | None) -> EvidenceError:
+    # json's hooks see a number's text but not where it is: its first occurrence gives the line.
+    at = data.find(exc.text.encode())
+    return EvidenceError(
+        str(exc),
         path=source,
-        hint=f'Write it as a string ("{name}") if the value really is not a number',
+        line=data.count(b"\n", 0, at) + 1 if at >= 0 else None,
+        hint=f'Write it as a string ("{exc.text[:20]}") if the value really is not a number',
     )
+
+
+def _refuse_constant(name: str) -> None:
+    raise JsonNumberError(name, f"JSON does not allow the bare literal {name}")
 
 
 def _undecodable(data: bytes, exc: UnicodeDecodeError, source: str | None) -> EvidenceError:

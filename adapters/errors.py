@@ -34,7 +34,13 @@ class EvidenceError(Exception):
         if self.field:
             where = f"{where} ({self.field})"
         text = f"{where}: {self.problem}"
-        return f"{text}. {self.hint}" if self.hint else text
+        return _one_line(f"{text}. {self.hint}" if self.hint else text)
+
+
+def _one_line(text: str) -> str:
+    """Control characters from the evidence (a newline in a metric name) escaped, as repr() does:
+    an error stays one line, and no evidence can forge a second line of output."""
+    return "".join(c if c.isprintable() or c == " " else repr(c)[1:-1] for c in text)
 
 
 class SourceError(EvidenceError):

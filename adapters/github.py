@@ -20,6 +20,7 @@ from adapters.archive import ArchiveLimits
 from adapters.collected import Collected, Collection, from_archive, one_per_kind
 from adapters.errors import SourceError
 from adapters.http import SourceClient
+from adapters.numbers import NumberError, json_count
 
 API_VERSION = "2022-11-28"
 HEADERS = {"X-GitHub-Api-Version": API_VERSION}
@@ -40,9 +41,11 @@ class WorkflowRun:
     updated_at: str
 
     @classmethod
-    def from_api(cls, run: dict) -> "WorkflowRun":
-        """From the API's workflow-run object."""
-        return cls(int(run["id"]), str(run.get("name") or ""), str(run.get("head_sha") or ""), run.get("head_branch"),
+    def from_api(cls, run: object, url: str) -> "WorkflowRun":
+        """From the API's workflow-run object, as read from `url`."""
+        if not isinstance(run, dict):
+            raise SourceError("github", url, "a workflow run is not a JSON object", reason="bad_response")
+        return cls(_api_id(run, "workflow run", url), str(run.get("name") or ""), str(run.get("head_sha") or ""), run.get("head_branch"),
                    str(run.get("status") or ""), run.get("conclusion"), str(run.get("html_url") or ""),
                    str(run.get("updated_at") or ""))
 
@@ -71,7 +74,7 @@ class GitHubActions:
             params["branch"] = branch
         path = self._path(f"actions/workflows/{workflow}/runs" if workflow else "actions/runs")
         items = self.http.paginate(path, params, items="workflow_runs", max_pages=max_pages)
-        return [WorkflowRun.from_api(r) for r in items]
+        return [WorkflowRun.from_api(r, self.http.url(path)) for r in items]
 
     def latest_completed_run(self, *, workflow: str | None, commit: str | None, branch: str | None) -> WorkflowRun:
         """The newest completed run matching; SourceError(not_found) when there is none."""
@@ -89,7 +92,8 @@ class GitHubActions:
 
     def run(self, run_id: int) -> WorkflowRun:
         """One workflow run by id (GET .../actions/runs/{run_id}), finished or not."""
-        return WorkflowRun.from_api(self.http.get_json(self._path(f"actions/runs/{run_id}")))
+        path = self._path(f"actions/runs/{run_id}")
+        return WorkflowRun.from_api(self.http.get_json(path), self.http.url(path))
 
     def jobs(self, run_id: int) -> list[dict]:
         """The run's jobs: name, status, conclusion, url."""
@@ -122,7 +126,8 @@ class GitHubActions:
             if artifact.get("expired"):
                 out.notes.append(f"artifact {name!r} expired at {artifact.get('expires_at')}; skipped")
                 continue
-            url = artifact.get("archive_download_url") or self.http.url(self._path(f"actions/artifacts/{artifact['id']}/zip"))
+            url = artifact.get("archive_download_url") or self.http.url(
+                self._path(f"actions/artifacts/{_api_id(artifact, 'artifact', self.http.url(self._path('actions/artifacts')))}/zip"))
             data, _ = self.http.download(url, max_bytes=max_artifact_bytes)
             out.items += from_archive("github", data, url, limits)
         if not out.items:
@@ -134,3 +139,11 @@ class GitHubActions:
         if json.loads(raw):
             out.items.append(Collected("environment_approvals", raw, url))
         return out
+
+
+def _api_id(obj: dict, what: str, url: str) -> int:
+    """The object's numeric `id` as GitHub sends it (a JSON integer); anything else is a bad response."""
+    try:
+        return json_count(obj.get("id"))
+    except NumberError as exc:
+        raise SourceError("github", url, f"{what} id: {exc}", reason="bad_response") from None

@@ -18,6 +18,7 @@ from adapters.archive import ArchiveLimits
 from adapters.collected import Collected, Collection, from_archive, one_per_kind
 from adapters.errors import SourceError
 from adapters.http import SourceClient
+from adapters.numbers import NumberError, json_count
 
 FINISHED = ("success", "failed", "canceled")
 
@@ -41,7 +42,10 @@ class GitLabCI:
             params["sha"] = commit
         if ref:
             params["ref"] = ref
-        return list(self.http.paginate(self._path("pipelines"), params, max_pages=max_pages))
+        found = list(self.http.paginate(self._path("pipelines"), params, max_pages=max_pages))
+        if not all(isinstance(p, dict) for p in found):
+            raise self.http.error(self.http.url(self._path("pipelines")), "a pipeline is not a JSON object", "bad_response")
+        return found
 
     def latest_finished_pipeline(self, *, commit: str | None, ref: str | None) -> dict:
         """The newest finished pipeline matching; SourceError(not_found) when there is none."""
@@ -54,7 +58,8 @@ class GitLabCI:
                               f"no finished pipeline in {self.project} for {what or 'any commit'}"
                               + (f" ({len(running)} still {running[0].get('status')})" if running else ""),
                               reason="not_found", hint="wait for the pipeline to finish, or check project/ref in the org config")
-        return max(done, key=lambda p: int(p["id"]))
+        url = self.http.url(self._path("pipelines"))
+        return max(done, key=lambda p: _pipeline_id(p, url))
 
     def pipeline(self, pipeline_id: int) -> dict:
         """One pipeline by id (GET /projects/:id/pipelines/:pipeline_id), finished or not."""
@@ -80,7 +85,7 @@ class GitLabCI:
         """The evidence of a pipeline (`pipeline_id`, e.g. the current one from CI), else of the newest
         finished one: its test report and its finished jobs' report artifacts."""
         pipeline = self.pipeline(pipeline_id) if pipeline_id else self.latest_finished_pipeline(commit=commit, ref=ref)
-        pid = int(pipeline["id"])
+        pid = _pipeline_id(pipeline, self.http.url(self._path("pipelines")))
         jobs = self.jobs(pid)
         out = Collection("gitlab", context={
             "project": self.project,
@@ -107,3 +112,10 @@ class GitLabCI:
         one_per_kind("gitlab", str(pipeline.get("web_url")), out.items)
         return out
 
+
+def _pipeline_id(pipeline: dict, url: str) -> int:
+    """A pipeline's `id` as GitLab sends it (a JSON integer); anything else is a bad response."""
+    try:
+        return json_count(pipeline.get("id"))
+    except NumberError as exc:
+        raise SourceError("gitlab", url, f"pipeline id: {exc}", reason="bad_response") from None

@@ -20,7 +20,9 @@ from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
-from adapters.errors import SourceError
+from adapters.documents import load_json
+from adapters.errors import EvidenceError, SourceError
+from adapters.numbers import NumberError, whole_number
 
 # httpx logs every request's URL at INFO; a signed download link carries its secret in the query.
 logging.getLogger("httpx").setLevel(logging.WARNING)
@@ -90,21 +92,30 @@ class RetryPolicy:
 
 def _retry_after(response: httpx.Response, now: float) -> float | None:
     """Seconds the server asks us to wait: Retry-After (seconds or HTTP date), else a rate-limit reset."""
-    value = response.headers.get("retry-after")
+    value = response.headers.get("retry-after", "").strip()
     if value:
-        value = value.strip()
-        if value.isdigit():
-            return float(value)
+        seconds = _header_seconds(value)
+        if seconds is not None:
+            return seconds
         try:
             return max(0.0, email.utils.parsedate_to_datetime(value).timestamp() - now)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             pass
     # GitHub sends x-ratelimit-reset, GitLab ratelimit-reset: both UTC epoch seconds.
     for name in ("x-ratelimit-reset", "ratelimit-reset"):
-        reset = response.headers.get(name, "").strip()
-        if reset.isdigit():
-            return max(0.0, float(reset) - now)
+        reset = _header_seconds(response.headers.get(name, "").strip())
+        if reset is not None:
+            return max(0.0, reset - now)
     return None
+
+
+def _header_seconds(value: str) -> float | None:
+    """A header's whole seconds, or None when it holds none (e.g. '1_0', '٣', 30 digits): then we
+    wait with our own backoff rather than a time the server did not clearly ask for."""
+    try:
+        return float(whole_number(value))
+    except NumberError:
+        return None
 
 
 def _is_rate_limited(response: httpx.Response) -> bool:
@@ -262,10 +273,11 @@ class SourceClient:
     def json_of(self, response: httpx.Response) -> Any:
         """The JSON body of a response, or a SourceError saying it was not JSON."""
         try:
-            return response.json()
-        except ValueError:
+            return load_json(response.content, None)
+        except EvidenceError as exc:
             raise self.error(response.url, f"the answer is not JSON (HTTP {response.status_code}, "
-                             f"content-type {response.headers.get('content-type', 'none')})", "bad_response") from None
+                             f"content-type {response.headers.get('content-type', 'none')}): {exc.problem}",
+                             "bad_response") from None
 
     def paginate(self, path: str, params: dict[str, Any] | None = None, *, items: str | None = None,
                  max_pages: int = 50) -> Iterator[Any]:
@@ -289,7 +301,10 @@ class SourceClient:
                 continue
             next_page = response.headers.get("x-next-page", "").strip()
             if next_page:
-                query = {**query, "page": next_page}
+                try:
+                    query = {**query, "page": whole_number(next_page)}
+                except NumberError as exc:
+                    raise self.error(response.url, f"header x-next-page: {exc}", "bad_response") from None
                 continue
             return
         raise self.error(self.url(path), f"more than {max_pages} pages; narrow the query", "bad_response")
@@ -332,7 +347,11 @@ class SourceClient:
         """The body, refused as soon as it passes `max_bytes` (declared length checked first)."""
         declared = response.headers.get("content-length", "")
         too_big = f"larger than the limit of {max_bytes} bytes"
-        if declared.isdigit() and int(declared) > max_bytes:
+        try:
+            length = whole_number(declared) if declared else None
+        except NumberError as exc:
+            raise self.error(response.url, f"header content-length: {exc}", "bad_response") from None
+        if length is not None and length > max_bytes:
             raise self.error(response.url, f"the download is {declared} bytes, {too_big}", "artifact",
                              hint="raise max_artifact_bytes in the org config, or upload smaller artifacts")
         chunks, size = [], 0

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Literal
 from xml.etree.ElementTree import Element
@@ -11,6 +10,7 @@ from pydantic import BaseModel, ConfigDict
 
 from adapters.documents import load_xml
 from adapters.errors import EvidenceError
+from adapters.numbers import NumberError, decimal, whole_number
 
 MAX_LISTED_FAILURES = 20
 """How many failing cases JUnitFacts.failures lists (the counts always cover all of them)."""
@@ -162,10 +162,10 @@ def _seconds(value: str | None) -> float | None:
     if value is None:
         return None
     try:
-        seconds = float(value)
-    except ValueError:
+        seconds = decimal(value)
+    except NumberError:
         return None
-    return seconds if math.isfinite(seconds) and seconds >= 0 else None
+    return seconds if seconds >= 0 else None
 
 
 def _top_level(root: Element) -> list[Element]:
@@ -192,7 +192,11 @@ def _declared_tests(root: Element) -> int | None:
 
 
 def _count(value: str | None) -> int | None:
-    return int(value) if value is not None and value.strip().isdigit() else None
+    # Only compared with the entries, which decide every count: an unreadable one is ignored.
+    try:
+        return whole_number(value) if value is not None else None
+    except NumberError:
+        return None
 
 
 def _notes(root: Element, entries: int, unique: int) -> list[str]:

@@ -26,8 +26,10 @@ from adapters.kubernetes import (
     PEER_AUTHENTICATIONS,
     PODS,
     KubeClient,
+    KubeError,
     KubeNotFound,
 )
+from adapters.numbers import NumberError, json_count
 
 SNAPSHOT_VERSION = 1
 POD_SECURITY_PREFIX = "pod-security.kubernetes.io/"
@@ -59,19 +61,20 @@ def rollout_status(deployment: Mapping[str, Any]) -> Rollout:
     """
     meta, spec, status = deployment.get("metadata") or {}, deployment.get("spec") or {}, deployment.get("status") or {}
     name = meta.get("name", "?")
-    generation = int(meta.get("generation") or 0)
-    observed = int(status.get("observedGeneration") or 0)
+    where = f"deployment {name}"
+    generation = _count(meta, "generation", f"{where}: metadata")
+    observed = _count(status, "observedGeneration", f"{where}: status")
     if generation > observed:
         return Rollout(state="waiting_for_observation", done=False,
                        message=f"Waiting for deployment spec update to be observed (generation {generation}, observed {observed})")
     progressing = next((c for c in status.get("conditions") or [] if c.get("type") == "Progressing"), None)
     if progressing is not None and progressing.get("reason") == TIMED_OUT_REASON:
         return Rollout(state="failed", done=False, message=f'deployment "{name}" exceeded its progress deadline')
-    wanted = spec.get("replicas")
-    updated = int(status.get("updatedReplicas") or 0)
-    replicas = int(status.get("replicas") or 0)
-    available = int(status.get("availableReplicas") or 0)
-    if wanted is not None and updated < int(wanted):
+    wanted = _count(spec, "replicas", f"{where}: spec") if spec.get("replicas") is not None else None
+    updated = _count(status, "updatedReplicas", f"{where}: status")
+    replicas = _count(status, "replicas", f"{where}: status")
+    available = _count(status, "availableReplicas", f"{where}: status")
+    if wanted is not None and updated < wanted:
         return Rollout(state="progressing", done=False, message=(
             f'Waiting for deployment "{name}" rollout to finish: {updated} out of {wanted} new replicas have been updated...'))
     if replicas > updated:
@@ -81,6 +84,17 @@ def rollout_status(deployment: Mapping[str, Any]) -> Rollout:
         return Rollout(state="progressing", done=False, message=(
             f'Waiting for deployment "{name}" rollout to finish: {available} of {updated} updated replicas are available...'))
     return Rollout(state="complete", done=True, message=f'deployment "{name}" successfully rolled out')
+
+
+def _count(mapping: Mapping[str, Any], key: str, where: str) -> int:
+    """A count the API server sends as a JSON integer (absent means 0); anything else is a KubeError."""
+    value = mapping.get(key)
+    if value is None:
+        return 0
+    try:
+        return json_count(value)
+    except NumberError as exc:
+        raise KubeError(f"{where}.{key}: {exc}") from None
 
 
 def digest_of(image_id: str) -> str | None:
@@ -198,7 +212,8 @@ def is_default_deny(policy: Mapping[str, Any], direction: Literal["Ingress", "Eg
 
 
 class FactsModel(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    # strict: a snapshot's counts are JSON integers as written, never "3" or 3.0 coerced.
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
 
 
 class ContainerFact(FactsModel):
@@ -359,7 +374,8 @@ def _container_fact(status: Mapping[str, Any]) -> ContainerFact:
     image_id = status.get("imageID") or ""
     return ContainerFact(name=status.get("name", "?"), image=status.get("image", ""), image_id=image_id,
                          digest=digest_of(image_id), ready=bool(status.get("ready")),
-                         restart_count=int(status.get("restartCount") or 0), state=described)
+                         restart_count=_count(status, "restartCount", f"container {status.get('name', '?')}: status"),
+                         state=described)
 
 
 def pod_fact(pod: Mapping[str, Any]) -> PodFact:
@@ -381,12 +397,15 @@ def deployment_fact(deployment: Mapping[str, Any]) -> DeploymentFact:
     """The facts of one deployment with kubectl's rollout verdict."""
     meta, spec, status = deployment.get("metadata") or {}, deployment.get("spec") or {}, deployment.get("status") or {}
     template = (spec.get("template") or {}).get("spec") or {}
+    where = f"deployment {meta.get('name', '?')}"
     return DeploymentFact(
-        name=meta.get("name", "?"), generation=int(meta.get("generation") or 0),
-        observed_generation=int(status.get("observedGeneration") or 0),
-        replicas=spec.get("replicas"), status_replicas=int(status.get("replicas") or 0),
-        updated_replicas=int(status.get("updatedReplicas") or 0), ready_replicas=int(status.get("readyReplicas") or 0),
-        available_replicas=int(status.get("availableReplicas") or 0),
+        name=meta.get("name", "?"), generation=_count(meta, "generation", f"{where}: metadata"),
+        observed_generation=_count(status, "observedGeneration", f"{where}: status"),
+        replicas=_count(spec, "replicas", f"{where}: spec") if spec.get("replicas") is not None else None,
+        status_replicas=_count(status, "replicas", f"{where}: status"),
+        updated_replicas=_count(status, "updatedReplicas", f"{where}: status"),
+        ready_replicas=_count(status, "readyReplicas", f"{where}: status"),
+        available_replicas=_count(status, "availableReplicas", f"{where}: status"),
         spec_images=[c.get("image", "") for c in template.get("containers") or []],
         rollout=rollout_status(deployment),
     )

@@ -20,6 +20,10 @@ from typing import TYPE_CHECKING, Any, Self
 
 import yaml
 
+from adapters.documents import load_json
+from adapters.errors import EvidenceError
+from adapters.numbers import NumberError, whole_number
+
 if TYPE_CHECKING:
     import httpx
 
@@ -436,7 +440,7 @@ class KubeClient:
 
     def get(self, resource: Resource, name: str, namespace: str | None = None) -> dict:
         """One object; KubeNotFound when there is none."""
-        return self.request("GET", resource.path(namespace, name)).json()
+        return self.request_json("GET", resource.path(namespace, name))
 
     def find(self, resource: Resource, name: str, namespace: str | None = None) -> dict | None:
         """One object, or None when it (or its resource type) does not exist."""
@@ -455,7 +459,7 @@ class KubeClient:
             params["limit"] = limit
         if continue_token:
             params["continue"] = continue_token
-        body = self.request("GET", resource.path(namespace), params=params).json()
+        body = self.request_json("GET", resource.path(namespace), params=params)
         meta = body.get("metadata") or {}
         return Page(body.get("items") or [], meta.get("continue") or None, meta.get("resourceVersion"))
 
@@ -497,20 +501,33 @@ class KubeClient:
         resource, namespace, name = _identity(obj)
         body = yaml.safe_dump(dict(obj), sort_keys=True).encode()
         params = {"fieldManager": field_manager, "force": "true" if force else "false"}
-        return self.request("PATCH", resource.path(namespace, name), params=params, content=body,
-                            headers={"Content-Type": "application/apply-patch+yaml"}).json()
+        return self.request_json("PATCH", resource.path(namespace, name), params=params, content=body,
+                            headers={"Content-Type": "application/apply-patch+yaml"})
 
     def create(self, obj: Mapping[str, Any]) -> dict:
         """Create an object; KubeConflict when it exists."""
         resource, namespace, _ = _identity(obj)
-        return self.request("POST", resource.path(namespace), json=dict(obj), retry=False).json()
+        return self.request_json("POST", resource.path(namespace), json=dict(obj), retry=False)
 
     def replace(self, obj: Mapping[str, Any]) -> dict:
         """Replace an object's whole content (its resourceVersion, if given, must be current)."""
         resource, namespace, name = _identity(obj)
-        return self.request("PUT", resource.path(namespace, name), json=dict(obj)).json()
+        return self.request_json("PUT", resource.path(namespace, name), json=dict(obj))
 
     # the wire
+
+    def request_json(self, method: str, path: str, **kwargs: Any) -> dict:
+        """request(), its body read as strict JSON; a body that is no JSON object is a KubeError."""
+        response = self.request(method, path, **kwargs)
+        where = f"{method} {response.url}"
+        try:
+            body = load_json(response.content, where)
+        except EvidenceError as exc:
+            raise KubeError(f"{where}: the answer is not JSON ({exc.problem})", status=response.status_code,
+                            url=str(response.url)) from None
+        if not isinstance(body, dict):
+            raise KubeError(f"{where}: the answer is not a JSON object", status=response.status_code, url=str(response.url))
+        return body
 
     def request(self, method: str, path: str, *, retry: bool = True, **kwargs: Any) -> httpx.Response:
         """Send one request with the bearer token, retrying connection failures, timeouts, 429 and 5xx."""
@@ -543,9 +560,10 @@ class KubeClient:
                     return response
                 if response.status_code not in _RETRY_STATUSES or last:
                     raise self._error(method, url, response)
-                retry_after = response.headers.get("Retry-After", "")
-                if retry_after.isdigit():
-                    delay = max(delay, min(float(retry_after), 10.0))
+                try:
+                    delay = max(delay, min(float(whole_number(response.headers.get("Retry-After", ""))), 10.0))
+                except NumberError:
+                    pass  # none, an HTTP date or not a number: our own backoff applies
             time.sleep(delay)
             delay *= 2
         raise AssertionError("unreachable")

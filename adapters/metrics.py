@@ -8,25 +8,14 @@ query gave each value, where and when, and which objectives had no data.
 from __future__ import annotations
 
 import math
-import re
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, PlainSerializer
 
 from adapters.documents import load_json
 from adapters.errors import EvidenceError
+from adapters.numbers import NumberError, decimal
 
-# Prometheus' HTTP API sends sample values as strings ("0.93", "NaN", "+Inf").
-_DECIMAL = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
-_NON_FINITE = {
-    "nan": math.nan,
-    "inf": math.inf,
-    "+inf": math.inf,
-    "-inf": -math.inf,
-    "infinity": math.inf,
-    "+infinity": math.inf,
-    "-infinity": -math.inf,
-}
 
 
 def _prometheus_json(value: float) -> float | str:
@@ -120,11 +109,13 @@ def _parse_snapshot(document: dict, source: str | None) -> MetricsFacts:
 
 
 def sample_value(text: str) -> float | None:
-    """A Prometheus sample value ("0.93", "NaN", "+Inf", "1e-3") as a float, or None if it is none."""
-    text = text.strip()
-    if _DECIMAL.fullmatch(text):
-        return float(text)
-    return _NON_FINITE.get(text.lower())
+    """A Prometheus sample value ("0.93", "NaN", "+Inf", "1e-3") as a float, or None if it is none.
+
+    Prometheus' HTTP API sends sample values as strings of ASCII digits, or NaN and +/-Inf."""
+    try:
+        return decimal(text, allow_non_finite=True)
+    except NumberError:
+        return None
 
 
 def _number(name: str, value: Any, source: str | None) -> float:

@@ -136,7 +136,8 @@ def _result(data: Any, promql: str, url: str, warnings: list[str], bad) -> Query
 
 
 def _sample(point: Any, bad) -> Sample:
-    if not (isinstance(point, list) and len(point) == 2 and isinstance(point[1], str)):
+    if not (isinstance(point, list) and len(point) == 2 and isinstance(point[1], str)
+            and isinstance(point[0], (int, float)) and not isinstance(point[0], bool)):
         raise bad(f"a sample is not [time, \"value\"]: {point!r:.80}")
     value = sample_value(point[1])
     if value is None:

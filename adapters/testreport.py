@@ -12,6 +12,7 @@ from typing import Any
 
 from adapters.documents import load_json
 from adapters.errors import EvidenceError
+from adapters.numbers import NumberError, json_count
 from adapters.junit import MAX_LISTED_FAILURES, MAX_MESSAGE_CHARS, FailedCase, JUnitFacts
 
 _OUTCOMES = {"success": "passed", "failed": "failure", "error": "error", "skipped": "skipped"}
@@ -66,7 +67,7 @@ def parse_gitlab_test_report(data: bytes, source: str | None = None) -> JUnitFac
     return JUnitFacts(
         source=source, tests=tests, passed=counts["passed"], failed=counts["failure"], errors=counts["error"],
         skipped=counts["skipped"], flaky=0, suites=len(report["test_suites"]),
-        duration_seconds=float(time) if isinstance(time, (int, float)) and time >= 0 else 0.0,
+        duration_seconds=float(time) if isinstance(time, (int, float)) and not isinstance(time, bool) and time >= 0 else 0.0,
         failures=failures, duplicates=0, notes=notes,
     )
 
@@ -74,6 +75,7 @@ def parse_gitlab_test_report(data: bytes, source: str | None = None) -> JUnitFac
 def _count(value: Any, source: str | None, field: str) -> int:
     if value is None:
         return 0
-    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
-        return value
-    raise EvidenceError(f"{value!r} is not a count", path=source, field=field)
+    try:
+        return json_count(value)
+    except NumberError as exc:
+        raise EvidenceError(f"not a count: {exc}", path=source, field=field) from None

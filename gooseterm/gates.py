@@ -151,12 +151,21 @@ def test_coverage_threshold(ctx: GateContext, params: dict) -> Outcome:
     rec = _need(ctx, "coverage")
     if isinstance(rec, Outcome):
         return rec
-    minimum = float(params.get("min_line_rate", 0.8))
+    minimum = _rate_param(params, "min_line_rate", 0.8)
     rate = rec.facts["line_rate"]
     ev = (rec.digest,)
     if rate < minimum:
         return Outcome(Result.FAIL, f"line coverage {rate:.1%} is below {minimum:.0%}", ev)
     return Outcome(Result.PASS, f"line coverage {rate:.1%} (minimum {minimum:.0%})", ev)
+
+
+def _rate_param(params: dict, name: str, default: float) -> float:
+    """A 0..1 rate parameter from rules.yaml; anything else (a string, a bool, .nan, which would
+    make every comparison false and so pass) raises, and the gate errors, failing closed."""
+    value = params.get(name, default)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
+        raise ValueError(f"parameter {name}={value!r:.40} is not a number from 0 to 1")
+    return float(value)
 
 
 @validator("performance_baseline_met")

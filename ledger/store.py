@@ -76,6 +76,17 @@ class Refused(LedgerError):
     """An append was refused before anything was written (bad kind, untrusted signer...)."""
 
 
+class PartialAppend(LedgerError):
+    """A bulk append failed after earlier batches were committed: those entries stay, and
+    `receipts` says which they are (in draft order); `cause` is the error that stopped the rest."""
+
+    def __init__(self, cause: Exception, receipts: list[Receipt]) -> None:
+        self.cause = cause
+        self.receipts = receipts
+        super().__init__(f"{cause} (the first {len(receipts)} entries were committed, "
+                         f"seq {receipts[0].seq}..{receipts[-1].seq})")
+
+
 def utc_now() -> str:
     """Writer time: RFC 3339 UTC with microseconds."""
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
@@ -330,7 +341,9 @@ class Ledger:
             yield txn
             self.conn.execute("COMMIT")
         except BaseException:
-            self.conn.execute("ROLLBACK")
+            # An interrupt (SIGINT) can land just after COMMIT, when there is nothing to roll back.
+            if self.conn.in_transaction:
+                self.conn.execute("ROLLBACK")
             raise
 
     def append(self, draft: Draft, signers: list[Signer]) -> Receipt:
@@ -339,16 +352,25 @@ class Ledger:
             return txn.append(draft, signers)
 
     def append_many(self, drafts: Iterable[Draft], signers: list[Signer], batch_size: int = 2000) -> list[Receipt]:
-        """Append many entries, `batch_size` per transaction (the bulk-import path)."""
+        """Append many entries, `batch_size` per transaction (the bulk-import path).
+
+        An error after some batches were committed raises PartialAppend carrying their receipts;
+        an error in the first batch leaves the ledger as it was and is raised as it is.
+        """
         receipts: list[Receipt] = []
         batch: list[Draft] = []
-        for draft in drafts:
-            batch.append(draft)
-            if len(batch) >= batch_size:
+        try:
+            for draft in drafts:
+                batch.append(draft)
+                if len(batch) >= batch_size:
+                    receipts += self._append_batch(batch, signers)
+                    batch = []
+            if batch:
                 receipts += self._append_batch(batch, signers)
-                batch = []
-        if batch:
-            receipts += self._append_batch(batch, signers)
+        except Exception as exc:
+            if receipts:
+                raise PartialAppend(exc, receipts) from exc
+            raise
         return receipts
 
     def _append_batch(self, batch: list[Draft], signers: list[Signer]) -> list[Receipt]:

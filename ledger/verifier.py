@@ -338,6 +338,22 @@ class Checkpoint:
         return ("\n".join(lines) + "\n").encode()
 
 
+MAX_UINT64 = 2**64 - 1
+
+
+def parse_decimal(text: str) -> int:
+    """A C2SP decimal (checkpoint size, seq): ASCII digits without a leading zero, at most a uint64.
+
+    Python's int() would also take '٣', '1_000', ' 7', '+7' and refuse 4301 digits with a bare
+    ValueError; this raises ValueError naming the text, which each caller turns into its own error.
+    """
+    if not (text.isascii() and text.isdigit()) or (text != "0" and text.startswith("0")):
+        raise ValueError(f"{text[:40]!r} is not a decimal number (ASCII digits, no leading zero)")
+    if len(text) > len(str(MAX_UINT64)) or int(text) > MAX_UINT64:
+        raise ValueError(f"{text[:40]!r} is larger than a 64-bit unsigned integer")
+    return int(text)
+
+
 def parse_checkpoint(text: bytes) -> Checkpoint:
     """Parse a checkpoint body (the note text) per C2SP tlog-checkpoint."""
     try:
@@ -349,8 +365,10 @@ def parse_checkpoint(text: bytes) -> Checkpoint:
     origin, size_s, root_s, *ext = lines[:-1]
     if not origin:
         raise NoteError("checkpoint origin is empty")
-    if not size_s.isdigit() or (size_s != "0" and size_s.startswith("0")):
-        raise NoteError(f"checkpoint size {size_s!r} is not a decimal number")
+    try:
+        size = parse_decimal(size_s)
+    except ValueError as exc:
+        raise NoteError(f"checkpoint size {exc}") from None
     try:
         root = base64.b64decode(root_s, validate=True)
     except binascii.Error:
@@ -359,7 +377,7 @@ def parse_checkpoint(text: bytes) -> Checkpoint:
         raise NoteError(f"checkpoint root is {len(root)} bytes, want {HASH_SIZE}")
     if any(not e for e in ext):
         raise NoteError("checkpoint has an empty extension line")
-    return Checkpoint(origin, int(size_s), root, tuple(ext))
+    return Checkpoint(origin, size, root, tuple(ext))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1331,8 +1349,13 @@ class BundleFiles:
         import zipfile
 
         self.path = pathlib.Path(path)
-        self.zip = zipfile.ZipFile(self.path) if self.path.is_file() else None
+        try:
+            self.zip = zipfile.ZipFile(self.path) if self.path.is_file() else None
+        except zipfile.BadZipFile as exc:
+            raise ValueError(f"not a zip: {exc}") from None
         self.problems: list[str] = []
+        self.damaged: list[str] = []
+        """Zip members that could not be inflated (a damaged header or stream), with why."""
         unreadable: set[str] = set()
         if self.zip is not None:
             names: list[str] = []
@@ -1371,7 +1394,14 @@ class BundleFiles:
         if name.startswith(("/", "\\")) or ".." in name.split("/") or name not in self._readable:
             return None
         if self.zip is not None:
-            return self.zip.read(name)
+            import zipfile
+            import zlib
+
+            try:
+                return self.zip.read(name)
+            except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, OSError, ValueError) as exc:
+                self.damaged.append(f"{name}: {exc}")
+                return None
         return (self.path / name).read_bytes()
 
 
@@ -1397,7 +1427,10 @@ def _parse_row_line(meta: bytes) -> tuple[int, bytes, bytes, bytes, list[bytes]]
     """A rows.jsonl line: (seq, leaf hash, chain, row signature, inclusion proof), or None."""
     try:
         m = json.loads(meta)
-        return (int(m["seq"]), *(base64.b64decode(m[k]) for k in ("leaf_hash", "chain", "row_sig")),
+        seq = m["seq"]
+        if isinstance(seq, bool) or not isinstance(seq, int) or not 0 <= seq <= MAX_UINT64:
+            return None
+        return (seq, *(base64.b64decode(m[k]) for k in ("leaf_hash", "chain", "row_sig")),
                 [base64.b64decode(p) for p in m.get("proof", [])])
     except (ValueError, KeyError, TypeError, binascii.Error):
         return None
@@ -1572,7 +1605,9 @@ def verify_bundle(
         if name in (ENTRIES, ROWS, CITED, CITED_ROWS):
             kept[name] = data  # read (and for a zip, inflated) once
         if data is None:
-            report.faults.append(Fault("bundle_file_mismatch", None, f"{name} is listed in the manifest but missing"))
+            why = next((d for d in files.damaged if d.startswith(f"{name}: ")), None)
+            report.faults.append(Fault("bundle_file_mismatch", None, f"{name} is damaged ({why})" if why
+                                       else f"{name} is listed in the manifest but missing"))
         elif hashlib.sha256(data).hexdigest() != digest:
             report.faults.append(Fault("bundle_file_mismatch", None, f"{name} differs from the manifest's hash"))
 
@@ -1675,7 +1710,7 @@ def verify_bundle(
     _check_across_rows(merged, keys, report)
 
     try:
-        proofs = {int(k): [base64.b64decode(p) for p in v] for k, v in json.loads(files.read(CONSISTENCY) or b"{}").items()}
+        proofs = {parse_decimal(k): [base64.b64decode(p) for p in v] for k, v in json.loads(files.read(CONSISTENCY) or b"{}").items()}
     except (ValueError, AttributeError, binascii.Error):
         proofs = {}
         report.faults.append(Fault("bundle_file_mismatch", None, f"{CONSISTENCY} is unreadable"))

@@ -17,6 +17,7 @@ from ledger.store import LedgerBusy, LedgerError, Refused
 from ..orgconfig.issues import ConfigError
 from ..errors import EXIT_BUSY, EXIT_CODES, EXIT_REFUSED, EXIT_USAGE, GoosetermError
 from ..settings import Settings
+from .params import Seconds
 from ..workspace import Workspace, prompt_passphrase
 
 EXIT_HELP = "\b\nExit codes:\n" + "\n".join(f"  {code}  {text}" for code, text in EXIT_CODES.items())
@@ -94,7 +95,7 @@ class GoosetermGroup(click.Group):
 
 def dashboard_options(f: Callable) -> Callable:
     """--read-only and --refresh, taken by `gooseterm` alone and by `gooseterm tui`."""
-    f = click.option("--refresh", type=float, default=None, metavar="SECONDS",
+    f = click.option("--refresh", type=Seconds(), default=None, metavar="SECONDS",
                      help="Re-read the ledger every SECONDS (1 to 3600, default 5); space pauses.")(f)
     return click.option("--read-only", is_flag=True, help="Open the dashboard without any action that writes.")(f)
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import click
 
+from adapters.numbers import NumberError, whole_number
 from exports.archive import ArchiveError, archive_blobs, restore_archive
 from exports.bundle import ExportError, Selection, build_bundle, write_bundle
 from ledger.backup import BackupError
@@ -18,6 +19,9 @@ from ledger.backup import restore as ledger_restore
 
 from ..errors import GoosetermError, Refusal
 from . import Context, emit, json_option, main, pass_ctx
+from .params import Seconds, WholeNumber
+
+MAX_PORT = 65535
 
 
 def _policy(ctx: Context) -> dict:
@@ -111,7 +115,7 @@ def archive_restore(ctx: Context, file: Path, as_json: bool):
 
 @main.command()
 @click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path), help="The copy to write (a new file).")
-@click.option("--jobs", type=click.IntRange(min=1), default=os.cpu_count() or 1, show_default="all cores",
+@click.option("--jobs", type=WholeNumber(minimum=1), default=os.cpu_count() or 1, show_default="all cores",
               help="Processes verifying the copy.")
 @json_option
 @pass_ctx
@@ -132,7 +136,7 @@ def backup(ctx: Context, out: Path, jobs: int, as_json: bool):
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--force", is_flag=True, help="Replace the existing ledger (required when one exists).")
 @click.option("--allow-rollback", is_flag=True, help="Accept a copy with fewer entries than the live ledger (drops the rest).")
-@click.option("--jobs", type=click.IntRange(min=1), default=os.cpu_count() or 1, show_default="all cores",
+@click.option("--jobs", type=WholeNumber(minimum=1), default=os.cpu_count() or 1, show_default="all cores",
               help="Processes verifying.")
 @json_option
 @pass_ctx
@@ -152,7 +156,7 @@ def restore(ctx: Context, file: Path, force: bool, allow_rollback: bool, jobs: i
 @main.command()
 @click.option("--listen", default="127.0.0.1:9464", show_default=True, metavar="HOST:PORT",
               help="Where to serve /metrics (port 0: any free port).")
-@click.option("--refresh", type=click.FloatRange(min=0), default=0, show_default=True,
+@click.option("--refresh", type=Seconds(), default=0, show_default=True,
               help="Seconds between reads of the ledger; 0 reads it at every scrape.")
 @pass_ctx
 def exporter(ctx: Context, listen: str, refresh: float):
@@ -164,10 +168,14 @@ def exporter(ctx: Context, listen: str, refresh: float):
     from ..exporter import serve
 
     host, _, port = listen.rpartition(":")
-    if not host or not port.isdigit():
-        raise GoosetermError(f"--listen {listen!r}: want HOST:PORT, e.g. 127.0.0.1:9464")
+    try:
+        number = whole_number(port, max_digits=5)
+    except NumberError as exc:
+        raise GoosetermError(f"--listen {listen!r}: want HOST:PORT, e.g. 127.0.0.1:9464 (port: {exc})") from None
+    if not host or number > MAX_PORT:
+        raise GoosetermError(f"--listen {listen!r}: want HOST:PORT with a port up to {MAX_PORT}, e.g. 127.0.0.1:9464")
     ctx.workspace.open_ledger().close()  # no ledger, or not one: say so now, not at the first scrape
-    server, bound = serve(ctx.workspace, host, int(port), refresh)
+    server, bound = serve(ctx.workspace, host, number, refresh)
     click.echo(f"serving {ctx.settings.ledger_path} as metrics on http://{host}:{bound}/metrics (Ctrl-C stops)")
     sys.stdout.flush()
     stop = threading.Event()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import getpass
+import hashlib
 import json
 import os
 import sys
@@ -12,8 +13,9 @@ from pathlib import Path
 
 import click
 
+from adapters.documents import JsonNumberError, strict_loads
 from exports.archive import verify_archives
-from ledger.store import KEY_ADDED, KEY_REVOKED, Draft, Ledger
+from ledger.store import KEY_ADDED, KEY_REVOKED, Draft, Ledger, PartialAppend
 from ledger.verifier import FAULT_CLASSES, NoteError, parse_checkpoint, parse_vkey, split_note, verify_bundle
 
 from ..errors import EXIT_REFUSED, GoosetermError, Refusal
@@ -21,8 +23,11 @@ from ..kinds import check_appendable
 from ..projections import verify_ledger_state
 from ..verification_record import record_verification
 from . import Context, emit, json_option, main, pass_ctx, read_input
+from .params import WholeNumber
 
 JSONL_BATCH = 2000
+IMPORT_KEY = "gooseterm.import"
+"""The predicate key of a JSON Lines import's record: {"source": "sha256:<file digest>", "line": n}."""
 
 
 def _b64(b: bytes) -> str:
@@ -145,7 +150,9 @@ def keys_export(ctx: Context, name: str | None):
 
 def _parse_payload(data: bytes, where: str) -> dict:
     try:
-        obj = json.loads(data)
+        obj = strict_loads(data)
+    except JsonNumberError as exc:
+        raise GoosetermError(f"{where}: {exc}") from None
     except UnicodeDecodeError:
         raise GoosetermError(f"{where}: not UTF-8 text") from None
     except json.JSONDecodeError as exc:
@@ -160,42 +167,97 @@ def _parse_payload(data: bytes, where: str) -> dict:
 @click.option("--service", help="The service the entry is about.")
 @click.option("--payload", "payload", metavar="FILE|-", help="One JSON object to append.")
 @click.option("--payload-jsonl", "payload_jsonl", metavar="FILE|-", help="JSON Lines: one entry per line, appended in batches.")
+@click.option("--resume", is_flag=True, help="With --payload-jsonl: append only the lines of this file the ledger does not hold yet.")
+@click.option("--batch-size", type=WholeNumber(minimum=1), default=JSONL_BATCH, show_default=True,
+              help="With --payload-jsonl: entries per transaction.")
 @json_option
 @pass_ctx
-def append(ctx: Context, kind: str, service: str | None, payload: str | None, payload_jsonl: str | None, as_json: bool):
+def append(ctx: Context, kind: str, service: str | None, payload: str | None, payload_jsonl: str | None, resume: bool,
+           batch_size: int, as_json: bool):
     """Sign and append JSON statement bodies; all are checked before any is written."""
     if (payload is None) == (payload_jsonl is None):
         raise GoosetermError("give exactly one of --payload FILE|- or --payload-jsonl FILE|-")
+    if resume and payload_jsonl is None:
+        raise GoosetermError("--resume goes with --payload-jsonl")
     reason = check_appendable(kind)
     if reason:
         raise GoosetermError(reason)
-    if payload is not None:
-        bodies = [_parse_payload(read_input(payload), payload if payload != "-" else "stdin")]
-    else:
-        name = payload_jsonl if payload_jsonl != "-" else "stdin"
-        bodies = [
-            _parse_payload(line, f"{name}:{n}")
-            for n, line in enumerate(read_input(payload_jsonl).splitlines(), 1)
-            if line.strip()
-        ]
-        if not bodies:
-            raise GoosetermError(f"{name}: no entries")
+    if payload_jsonl is not None:
+        _append_jsonl(ctx, kind, service, payload_jsonl, resume, batch_size, as_json)
+        return
+    body = _parse_payload(read_input(payload), payload if payload != "-" else "stdin")
+    with ctx.workspace.open_ledger(write=True) as ledger:
+        r = ledger.append(Draft(kind, body, service=service), [ctx.workspace.me()])
+    emit(as_json, {"appended": 1, "first_seq": r.seq, "last_seq": r.seq}, f"appended seq {r.seq}")
+
+
+def _append_jsonl(ctx: Context, kind: str, service: str | None, path: str, resume: bool, batch_size: int,
+                  as_json: bool) -> None:
+    """A JSON Lines import: each entry's signed predicate records the file's digest and its line
+    (IMPORT_KEY), so the ledger itself says how far an interrupted import got, and --resume
+    appends exactly the lines after that: no duplicate, no gap."""
+    name = path if path != "-" else "stdin"
+    data = read_input(path)
+    source = f"sha256:{hashlib.sha256(data).hexdigest()}"
+    lines = []
+    for n, line in enumerate(data.splitlines(), 1):
+        if line.strip():
+            body = _parse_payload(line, f"{name}:{n}")
+            if IMPORT_KEY in body:
+                raise GoosetermError(f"{name}:{n}: the key {IMPORT_KEY!r} is reserved for the import's own record")
+            lines.append((n, body))
+    if not lines:
+        raise GoosetermError(f"{name}: no entries")
     me = ctx.workspace.me()
     with ctx.workspace.open_ledger(write=True) as ledger:
-        drafts = (Draft(kind, body, service=service) for body in bodies)
-        receipts = ledger.append_many(drafts, [me], batch_size=JSONL_BATCH)
-    first, last = receipts[0].seq, receipts[-1].seq
+        held = imported_lines(ledger, kind, source)
+        if held:
+            last = max(held)
+            if sorted(held) != [n for n, _ in lines if n <= last]:
+                raise Refusal(f"{name}: the ledger holds {len(held)} lines of this file through line {last}, but not "
+                              "every line up to it, so the import cannot be resumed without a gap or a duplicate")
+            if not resume:
+                raise Refusal(f"{name}: already imported through line {last} (seq {held[last]}); "
+                              "pass --resume to append the lines after it")
+            lines = [(n, body) for n, body in lines if n > last]
+            if not lines:
+                emit(as_json, {"appended": 0, "last_line": last, "last_seq": held[last]},
+                     f"{name}: every line is already in the ledger (through line {last}, seq {held[last]})")
+                return
+        drafts = (Draft(kind, {**body, IMPORT_KEY: {"source": source, "line": n}}, service=service) for n, body in lines)
+        try:
+            receipts = ledger.append_many(drafts, [me], batch_size=batch_size)
+        except PartialAppend as exc:
+            done = exc.receipts[-1]
+            raise GoosetermError(f"{name}:{lines[len(exc.receipts)][0]}: {exc.cause}; committed through line "
+                                 f"{lines[len(exc.receipts) - 1][0]} (seq {done.seq}); fix the line and rerun with --resume") from None
+        except KeyboardInterrupt:
+            # The interrupt may land between a batch's COMMIT and its receipts: ask the ledger.
+            held = imported_lines(ledger, kind, source)
+            done = f"committed through line {max(held)} (seq {held[max(held)]})" if held else "nothing was committed"
+            raise GoosetermError(f"{name}: interrupted; {done}; rerun with --resume") from None
+    first, last_seq = receipts[0].seq, receipts[-1].seq
     emit(
         as_json,
-        {"appended": len(receipts), "first_seq": first, "last_seq": last},
-        f"appended seq {first}" if first == last else f"appended {len(receipts)} entries, seq {first}..{last}",
+        {"appended": len(receipts), "first_seq": first, "last_seq": last_seq, "last_line": lines[-1][0], "source": source},
+        f"appended seq {first}" if first == last_seq else f"appended {len(receipts)} entries, seq {first}..{last_seq}",
     )
+
+
+def imported_lines(ledger: Ledger, kind: str, source: str) -> dict[int, int]:
+    """Line number to seq of every `kind` entry the import of the file with digest `source` wrote."""
+    found = {}
+    for entry in ledger.entries(kind=kind):
+        record = entry.predicate.get(IMPORT_KEY)
+        if isinstance(record, dict) and record.get("source") == source and isinstance(record.get("line"), int):
+            found[record["line"]] = entry.seq
+    return found
 
 
 @main.command()
 @click.option("--service", help="Only entries about this service.")
 @click.option("--kind", help="Only this kind (a prefix ending in '.' takes a family, e.g. 'evidence.').")
-@click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True, help="At most this many, newest first.")
+@click.option("--limit", type=WholeNumber(minimum=1), default=50, show_default=True, help="At most this many, newest first.")
 @json_option
 @pass_ctx
 def log(ctx: Context, service: str | None, kind: str | None, limit: int, as_json: bool):
@@ -238,8 +300,8 @@ def prove():
 
 
 @prove.command("inclusion")
-@click.argument("seq", type=click.IntRange(min=0))
-@click.option("--size", type=click.IntRange(min=1), help="Tree size to prove against (default: the whole ledger).")
+@click.argument("seq", type=WholeNumber())
+@click.option("--size", type=WholeNumber(minimum=1), help="Tree size to prove against (default: the whole ledger).")
 @json_option
 @pass_ctx
 def prove_inclusion(ctx: Context, seq: int, size: int | None, as_json: bool):
@@ -285,7 +347,7 @@ def prove_consistency(ctx: Context, old_checkpoint: Path, as_json: bool):
 @click.option("--trusted-checkpoint", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="A checkpoint note held outside the ledger: catches a cut tail and forks.")
 @click.option("--ledger-key", "ledger_vkey", help="Pin the ledger's public key (name+id+key).")
-@click.option("--jobs", type=click.IntRange(min=1), default=os.cpu_count() or 1, show_default="all cores",
+@click.option("--jobs", type=WholeNumber(minimum=1), default=os.cpu_count() or 1, show_default="all cores",
               help="Processes checking signatures.")
 @click.option("--archive", "archives", multiple=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="An evidence archive (`gooseterm archive`): check its archived bytes again (repeatable).")

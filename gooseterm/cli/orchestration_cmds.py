@@ -13,6 +13,7 @@ from ..errors import EXIT_REFUSED, GoosetermError
 from ..promotions import Outcome
 from ..status import service_status
 from . import Context, emit, json_option, main, pass_ctx, read_input
+from .params import WholeNumber
 from .mesh_cmds import cluster_options, collect_kubernetes, confirm_apply
 
 
@@ -222,7 +223,7 @@ def demo(ctx: Context, if_missing: bool, as_json: bool):
                    "files reads the org's local evidence folder.")
 @click.option("--commit", help="Read the CI run or pipeline of this commit SHA (github, gitlab).")
 @click.option("--ref", help="Branch or tag whose newest run to read, instead of the configured one (github, gitlab).")
-@click.option("--run", "run_id", type=int, help="This GitHub run or GitLab pipeline id, even while it runs (CI passes its own).")
+@click.option("--run", "run_id", type=WholeNumber(minimum=1), help="This GitHub run or GitLab pipeline id, even while it runs (CI passes its own).")
 @cluster_options
 @json_option
 @pass_ctx

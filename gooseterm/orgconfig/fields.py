@@ -8,6 +8,8 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BeforeValidator, PlainSerializer
 
+from adapters.numbers import NumberError, whole_number
+
 _DNS_LABEL = re.compile(r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?")
 _IDENTIFIER = re.compile(r"[a-z][a-z0-9_]*")
 _DOTTED_IDENTIFIER = re.compile(r"[a-z_][a-z0-9_]*(\.[a-z_][a-z0-9_]*)*")
@@ -18,7 +20,9 @@ _LABEL_KEY = re.compile(
     r"([a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*/)?"
     r"[A-Za-z0-9]([A-Za-z0-9._-]{0,61}[A-Za-z0-9])?"
 )
-_DURATION = re.compile(r"(?:(\d+)w)?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?")
+_DURATION = re.compile(r"(?:([0-9]+)w)?(?:([0-9]+)d)?(?:([0-9]+)h)?(?:([0-9]+)m)?(?:([0-9]+)s)?")
+MAX_DURATION = timedelta(days=100 * 366)
+"""Longest duration a config may give (a century): longer ones are typos, and timedelta ends at 999999999 days."""
 _UNIT_SECONDS = (("w", 604800), ("d", 86400), ("h", 3600), ("m", 60), ("s", 1))
 
 
@@ -96,11 +100,16 @@ def parse_duration(value: object) -> timedelta:
     match = _DURATION.fullmatch(value.strip())
     if not value.strip() or match is None:
         raise ValueError(f"'{value}' is not a duration: {hint}")
-    seconds = sum(
-        int(amount) * unit for amount, (_, unit) in zip(match.groups(), _UNIT_SECONDS) if amount
-    )
+    try:
+        seconds = sum(
+            whole_number(amount) * unit for amount, (_, unit) in zip(match.groups(), _UNIT_SECONDS) if amount
+        )
+    except NumberError as exc:
+        raise ValueError(f"'{value[:40]}' is not a duration: {exc}") from None
     if seconds == 0:
         raise ValueError(f"'{value}' is zero: an approval that expires at once can never count")
+    if seconds > MAX_DURATION.total_seconds():
+        raise ValueError(f"'{value[:40]}' is longer than {MAX_DURATION.days} days: {hint}")
     return timedelta(seconds=seconds)
 
 

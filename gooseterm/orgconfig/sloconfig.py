@@ -27,10 +27,11 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, Strict, model_validator
 
+from adapters.numbers import NumberError, decimal
 from gooseterm.orgconfig.fields import Duration, Identifier
 
-_CRITERION = re.compile(r"\s*(<=|>=|<|>|==|=)\s*([+-])?\s*(\d+(?:\.\d+)?(?:[eE][+-]?\d+)?)\s*(%)?\s*")
-_PERCENT = re.compile(r"\s*(\d+(?:\.\d+)?)\s*%?\s*")
+_CRITERION = re.compile(r"\s*(<=|>=|<|>|==|=)\s*([+-])?\s*([0-9]+(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?)\s*(%)?\s*")
+_PERCENT = re.compile(r"\s*([0-9]+(?:\.[0-9]+)?)\s*%?\s*")
 
 NoData = Literal["fail", "warn", "ignore"]
 Aggregate = Literal["avg", "min", "max", "last", "sum"]
@@ -76,7 +77,10 @@ def parse_criterion(text: Any) -> Criterion:
         raise ValueError(f"'{text}' is not a criterion: write an operator and a number, absolute ('< 600') "
                          "or relative to the baseline ('<= +10%', '>= -5%', '<= +50')")
     op, sign, number, percent = match.groups()
-    value = float(number) * (-1 if sign == "-" else 1)
+    try:
+        value = decimal(number) * (-1 if sign == "-" else 1)
+    except NumberError as exc:
+        raise ValueError(f"criterion '{text[:40]}': {exc}") from None
     if percent and not sign:
         raise ValueError(f"'{text}': a percentage is relative to the baseline, so give it a sign ('<= +10%')")
     relative = ("percent" if percent else "amount") if sign else None
@@ -100,9 +104,9 @@ def _criteria_groups(value: Any) -> Any:
 def _percent(value: Any) -> float:
     text = str(value)
     match = _PERCENT.fullmatch(text) if not isinstance(value, bool) else None
-    if match is None or not 0 <= float(match.group(1)) <= 100:
-        raise ValueError(f"{value!r} is not a percentage between 0 and 100, e.g. '90%'")
-    return float(match.group(1))
+    if match is None or not 0 <= decimal(match.group(1)) <= 100:
+        raise ValueError(f"{value!r:.40} is not a percentage between 0 and 100, e.g. '90%'")
+    return decimal(match.group(1))
 
 
 CriterionItem = Annotated[Criterion, BeforeValidator(parse_criterion)]

@@ -2,17 +2,42 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from adapters.numbers import MAX_DIGITS
 from gooseterm.orgconfig.issues import ConfigError, ConfigIssue, Loc, format_field
 
 # libyaml parses about ten times faster; its nodes carry the same marks.
-_Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_BaseLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _MERGE_TAG = "tag:yaml.org,2002:merge"
+_INT_TAG = "tag:yaml.org,2002:int"
+_FLOAT_TAG = "tag:yaml.org,2002:float"
+
+
+class _Loader(_BaseLoader):  # type: ignore[misc,valid-type]
+    """The safe loader reading numbers as YAML 1.2 does, in plain decimal only.
+
+    YAML 1.1 (PyYAML's default) reads 1_000 as 1000, 017 as octal 15, 0x1F as 31 and 1:30 as 90,
+    and a 5000-digit scalar raises a bare ValueError. Here those stay strings, so a field wanting
+    a number names them; a whole number has at most MAX_DIGITS digits and no leading zero.
+    """
+
+
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag not in (_INT_TAG, _FLOAT_TAG)]
+    for first, resolvers in _BaseLoader.yaml_implicit_resolvers.items()
+}
+_Loader.add_implicit_resolver(_INT_TAG, re.compile(rf"^[-+]?(?:0|[1-9][0-9]{{0,{MAX_DIGITS - 1}}})$"), list("-+0123456789"))
+_Loader.add_implicit_resolver(
+    _FLOAT_TAG,
+    re.compile(r"^(?:[-+]?(?:[0-9]+\.[0-9]*|\.[0-9]+|[0-9]+(?:\.[0-9]*)?[eE][-+]?[0-9]+)|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$"),
+    list("-+0123456789."),
+)
 
 
 @dataclass
@@ -56,8 +81,12 @@ def parse_yaml(text: str, file: Path) -> YamlDocument:
         data = loader.construct_document(node) if node is not None else None
     except yaml.MarkedYAMLError as exc:
         raise ConfigError([_syntax_issue(file, exc)]) from None
+    except yaml.reader.ReaderError as exc:  # a character YAML forbids, e.g. a control character
+        line = text.count("\n", 0, exc.position) + 1
+        column = exc.position - (text.rfind("\n", 0, exc.position) + 1) + 1
+        raise ConfigError([ConfigIssue(file, line, column, "", f"invalid YAML: {exc.reason} (character {exc.character!r})")]) from None
     except yaml.YAMLError as exc:
-        raise ConfigError([ConfigIssue(file, None, None, "", f"invalid YAML: {exc}")]) from None
+        raise ConfigError([ConfigIssue(file, None, None, "", f"invalid YAML: {' '.join(str(exc).split())}")]) from None
     finally:
         loader.dispose()
     return YamlDocument(file, data, marks, duplicates)

@@ -8,6 +8,7 @@ verifier's own functions.
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import sqlite3
 import stat
@@ -189,9 +190,11 @@ def test_bad_line_in_jsonl_is_named_and_nothing_is_appended(home: Path, tmp_path
 def test_jsonl_import_appends_every_line(home: Path, tmp_path: Path) -> None:
     p = payload(tmp_path, "bulk.jsonl", "\n".join(json.dumps({"n": i}) for i in range(25)) + "\n\n")
     out = json.loads(gt("append", "--kind", "custom.import", "--payload-jsonl", p, "--json").stdout)
-    assert out == {"appended": 25, "first_seq": 1, "last_seq": 25}
+    digest = "sha256:" + hashlib.sha256(Path(p).read_bytes()).hexdigest()
+    assert out == {"appended": 25, "first_seq": 1, "last_seq": 25, "last_line": 25, "source": digest}
     rows = json.loads(gt("log", "--kind", "custom.", "--limit", "100", "--json").stdout)
     assert [r["predicate"]["n"] for r in rows] == list(range(24, -1, -1))
+    assert [r["predicate"]["gooseterm.import"] for r in rows] == [{"source": digest, "line": n} for n in range(25, 0, -1)]
 
 
 def test_empty_jsonl_is_refused(home: Path, tmp_path: Path) -> None:

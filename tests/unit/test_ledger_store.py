@@ -17,7 +17,7 @@ import pytest
 
 from ledger import verifier
 from ledger.signing import Signer
-from ledger.store import Draft, ForeignFile, Ledger, LedgerNotFound, Refused
+from ledger.store import Draft, ForeignFile, Ledger, LedgerNotFound, PartialAppend, Refused
 
 ORIGIN = "example.org/gooseterm-test"
 # Fixed seeds: the same keys every run, so a failure reproduces.
@@ -426,10 +426,12 @@ def test_triggers_refuse_update_and_delete_with_a_message(ledger: Ledger, sql: s
 
 def test_a_refusal_in_a_later_batch_keeps_the_batches_already_committed(ledger: Ledger) -> None:
     # append_many commits batch by batch: a refused draft rolls back its own batch only, and the
-    # exception carries no receipts, so the caller learns what was kept by reading the ledger.
+    # exception carries the receipts of the batches kept.
     drafts = [evidence(i) for i in range(25)] + [Draft("bad kind", {})]
-    with pytest.raises(Refused, match="must be letters"):
+    with pytest.raises(PartialAppend, match="must be letters") as stopped:
         ledger.append_many(drafts, [CI], batch_size=10)
+    assert isinstance(stopped.value.cause, Refused)
+    assert [r.seq for r in stopped.value.receipts] == list(range(3, 23))
     assert ledger.size() == 3 + 20
     assert [e.predicate["run"] for e in ledger.entries(after=2)] == list(range(20))
     assert verifier.verify_ledger(str(ledger.path)).ok
