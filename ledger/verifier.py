@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import bisect
 import hashlib
 import json
 import sqlite3
@@ -684,6 +685,13 @@ class QuorumStatus:
     required: int
 
 
+def _json_count(value: object, name: str) -> int:
+    """A count recorded in a signed policy: a JSON integer, never a string, a float or a boolean."""
+    if type(value) is not int or value < 0:
+        raise ValueError(f"{name} is {value!r}, not a whole number")
+    return value
+
+
 def quorum_status(policy: dict, request_time: datetime, evidence_digest: str | None, approvals, now: datetime) -> QuorumStatus:
     """Count approvals under a request's recorded policy, as the application and both verifiers do.
 
@@ -691,7 +699,7 @@ def quorum_status(policy: dict, request_time: datetime, evidence_digest: str | N
     groups it lists for them), only for the request's evidence and policy, only if given before the
     request expired and while it is itself unexpired at `now`.
     """
-    ttl = timedelta(seconds=int(policy["expires_after_seconds"]))
+    ttl = timedelta(seconds=_json_count(policy["expires_after_seconds"], "expires_after_seconds"))
     eligible: dict = policy.get("approvers") or {}
     digest = policy_digest(policy)
     counted: list[Approval] = []
@@ -707,7 +715,7 @@ def quorum_status(policy: dict, request_time: datetime, evidence_digest: str | N
         counted.append(a)
     covered = {g for a in counted for g in eligible[a.person]}
     missing = tuple(g for g in policy["groups_required"] if g not in covered)
-    required = int(policy["required"])
+    required = _json_count(policy["required"], "required")
     return QuorumStatus(len(counted) >= required and not missing, tuple(counted), missing, required)
 
 
@@ -909,6 +917,9 @@ def _check_rows(rows, prev_chain: bytes | None, origin: str, ledger_pub: bytes, 
         except (ValueError, KeyError, TypeError) as exc:
             out.faults.append(Fault("leaf_modified", seq, f"entry is not a readable gooseterm leaf ({exc})"))
             continue
+        if type(claimed) is not int:
+            out.faults.append(Fault("leaf_modified", seq, f"the leaf's seq {claimed!r} is not a whole number"))
+            continue
         if claimed != seq:
             out.misplaced.append((seq, claimed))
         if columns != (time, kind, service, promotion):
@@ -1017,21 +1028,21 @@ def _classify_misplaced(misplaced: list[tuple[int, int]], report: Report) -> Non
     claimers: dict[int, list[int]] = {}
     for pos, claimed in misplaced:
         claimers.setdefault(claimed, []).append(pos)
-    claimed_anywhere = set(claimers)
-    reordered_values: set[int] = set()
+    claimed_anywhere = sorted(claimers)
+    reordered: list[tuple[int, int]] = []  # [low, high) runs of seqs that a reordering skipped over
     for pos, claimed in sorted(misplaced):
         expected = pos + (offsets[pos - 1] - (pos - 1) if pos - 1 in offsets else 0)
         if claimed == expected:
             continue
         detail = f"position {pos} holds the entry signed as seq {claimed}"
         if claimed > expected:
-            skipped = set(range(expected, claimed))
-            if skipped & claimed_anywhere:
-                reordered_values |= skipped
+            i = bisect.bisect_left(claimed_anywhere, expected)
+            if i < len(claimed_anywhere) and claimed_anywhere[i] < claimed:  # a skipped seq is held elsewhere
+                reordered.append((expected, claimed))
                 report.faults.append(Fault("row_reordered", pos, detail))
             else:
                 report.faults.append(Fault("row_deleted", expected, detail + f"; seq {expected}..{claimed - 1} missing"))
-        elif claimed in reordered_values:
+        elif any(low <= claimed < high for low, high in reordered):
             continue
         elif len(claimers[claimed]) > 1 or claimed < pos:
             report.faults.append(Fault("row_inserted", claimed, detail + "; an entry was inserted before it"))
