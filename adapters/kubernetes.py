@@ -20,6 +20,8 @@ from typing import TYPE_CHECKING, Any, Self
 
 import yaml
 
+from adapters.documents import YamlTooLarge, safe_load_bounded
+
 if TYPE_CHECKING:
     import httpx
 
@@ -232,7 +234,11 @@ def _read_kubeconfig(file: Path) -> dict:
     except (OSError, UnicodeDecodeError) as exc:
         raise KubeConfigError(str(file), "", f"cannot read: {exc}") from None
     try:
-        document = yaml.safe_load(text)
+        document = safe_load_bounded(text)
+    except YamlTooLarge as exc:
+        raise KubeConfigError(str(file), "", str(exc)) from None
+    except RecursionError:
+        raise KubeConfigError(str(file), "", "nested too deeply to read") from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = f"line {mark.line + 1}" if mark else ""

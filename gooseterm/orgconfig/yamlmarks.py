@@ -8,6 +8,7 @@ from typing import Any
 
 import yaml
 
+from adapters.documents import YamlTooLarge, check_yaml_node
 from gooseterm.orgconfig.issues import ConfigError, ConfigIssue, Loc, format_field
 
 # libyaml parses about ten times faster; its nodes carry the same marks.
@@ -50,10 +51,13 @@ def parse_yaml(text: str, file: Path) -> YamlDocument:
         marks: dict[Loc, tuple[int, int]] = {(): (1, 1)}
         duplicates: list[ConfigIssue] = []
         if node is not None:
+            check_yaml_node(node)
             # Walk before constructing: construction flattens `<<` merges into the node, which
             # would make an overridden merged key look like a duplicate.
             _walk(node, (), marks, duplicates, file, set())
         data = loader.construct_document(node) if node is not None else None
+    except YamlTooLarge as exc:
+        raise ConfigError([ConfigIssue(file, None, None, "", str(exc))]) from None
     except yaml.MarkedYAMLError as exc:
         raise ConfigError([_syntax_issue(file, exc)]) from None
     except yaml.YAMLError as exc:
