@@ -18,6 +18,7 @@ from ledger.verifier import FAULT_CLASSES, Fault, NoteError, parse_checkpoint, p
 
 from ..errors import EXIT_REFUSED, GoosetermError, Refusal
 from ..kinds import check_appendable
+from ..orgconfig.fields import check_service_name
 from ..verification_record import record_verification
 from . import Context, emit, json_option, main, pass_ctx, read_input
 
@@ -168,6 +169,11 @@ def append(ctx: Context, kind: str, service: str | None, payload: str | None, pa
     reason = check_appendable(kind)
     if reason:
         raise GoosetermError(reason)
+    if service is not None:
+        try:
+            check_service_name(service)
+        except ValueError as exc:
+            raise GoosetermError(f"--service: {exc}") from None
     if payload is not None:
         bodies = [_parse_payload(read_input(payload), payload if payload != "-" else "stdin")]
     else:
