@@ -13,6 +13,7 @@ import click
 from adapters.errors import EvidenceError
 from ledger.keys import KeyStoreError
 from ledger.store import LedgerBusy, LedgerError, Refused
+from ledger.verifier import BundleUnreadable
 
 from ..orgconfig.issues import ConfigError
 from ..errors import EXIT_BUSY, EXIT_CODES, EXIT_REFUSED, EXIT_USAGE, GoosetermError
@@ -86,7 +87,7 @@ class GoosetermGroup(click.Group):
             _fail(str(exc), EXIT_BUSY)
         except Refused as exc:
             _fail(str(exc), EXIT_REFUSED)
-        except (LedgerError, KeyStoreError, EvidenceError, ConfigError) as exc:
+        except (LedgerError, KeyStoreError, EvidenceError, ConfigError, BundleUnreadable) as exc:
             _fail(str(exc), EXIT_USAGE)
         except sqlite3.DatabaseError as exc:  # a page damaged after the ledger opened fine
             _fail(f"the ledger file cannot be read ({exc}); run `gooseterm verify` and restore from a backup", EXIT_USAGE)

@@ -7,14 +7,23 @@ import getpass
 import json
 import os
 import sys
-import zipfile
 from pathlib import Path
 
 import click
 
 from exports.archive import verify_archives
 from ledger.store import KEY_ADDED, KEY_REVOKED, Draft, Ledger
-from ledger.verifier import FAULT_CLASSES, Fault, NoteError, parse_checkpoint, parse_vkey, split_note, verify_bundle, verify_ledger
+from ledger.verifier import (
+    FAULT_CLASSES,
+    BundleFiles,
+    Fault,
+    NoteError,
+    parse_checkpoint,
+    parse_vkey,
+    split_note,
+    verify_bundle,
+    verify_ledger,
+)
 
 from ..errors import EXIT_REFUSED, GoosetermError, Refusal
 from ..kinds import check_appendable
@@ -322,11 +331,13 @@ def verify(ctx: Context, target: Path | None, trusted_checkpoint: Path | None, l
             bar.length = max(total, 1)
             bar.update(done - bar.pos)
 
-    check = verify_bundle if path.is_dir() or zipfile.is_zipfile(path) else verify_ledger
+    check = verify_bundle if path.is_dir() or BundleFiles.is_zip(str(path)) else verify_ledger
     try:
         report = check(str(path), trusted_checkpoint=trusted, ledger_vkey=ledger_vkey, jobs=jobs, progress=progress)
     except (OSError, NoteError) as exc:
         raise GoosetermError(f"could not verify {path}: {exc}") from None
+    except RecursionError:
+        raise GoosetermError(f"could not verify {path}: a file in it nests too deeply to read") from None
     finally:
         if bar is not None:
             bar.__exit__(None, None, None)

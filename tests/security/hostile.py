@@ -12,10 +12,15 @@ from helpers.exports import make_demo
 
 
 def tree(folder: Path) -> dict[str, str]:
-    """Every file and link under `folder` (relative name: SHA-256 of its bytes, or where a link points)."""
+    """Every file and link under `folder` (relative name: SHA-256 of its bytes, or where a link points).
+
+    SQLite's shared-memory file and an empty write-ahead log, which any reader of a WAL ledger may
+    create, hold no data and are left out."""
     out = {}
     for path in sorted(folder.rglob("*")):
         name = str(path.relative_to(folder))
+        if name.endswith("-shm") or (name.endswith("-wal") and path.stat().st_size == 0):
+            continue
         if path.is_symlink():
             out[name] = "-> " + str(path.readlink())
         elif path.is_file():
