@@ -25,6 +25,7 @@ from .schema import DDL, FORMAT
 from .signing import Signer, canonical_json, make_statement, sign_envelope, sign_note
 from .tree import Frontier, TreeReader
 from .verifier import (
+    _open_readonly,
     GENESIS_CHAIN,
     Checkpoint,
     NoteVerifier,
@@ -160,7 +161,8 @@ class KeyRecord:
 
 def _connect(path: Path, readonly: bool) -> sqlite3.Connection:
     if readonly:
-        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, isolation_level=None)
+        conn = _open_readonly(str(path))
+        conn.isolation_level = None
     else:
         conn = sqlite3.connect(path, isolation_level=None)
     conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
@@ -188,6 +190,9 @@ def check_ledger_file(path: Path) -> None:
 def _open_error(path: Path, exc: sqlite3.DatabaseError) -> LedgerError:
     if "not a database" in str(exc):
         return ForeignFile(f"{path} is not an SQLite file, so not a gooseterm ledger")
+    if not os.access(path.parent, os.W_OK) or not os.access(path, os.W_OK):
+        return LedgerError(f"{path} cannot be opened for writing: it or its folder is read-only ({exc}); "
+                           "commands that only read it work, the others need it writable")
     return LedgerDamaged(f"{path} cannot be read as SQLite ({exc}); restore it from a backup")
 
 

@@ -581,9 +581,17 @@ class _ChunkResult:
 
 
 def _open_readonly(path: str) -> sqlite3.Connection:
+    """A read-only connection. A reader of a WAL database creates its -shm file beside it; in a
+    folder it may not write to, with no -wal there (so no writer is mid-way), the file is opened
+    as immutable instead, so a read-only copy or mount reads as what it is."""
+    import os
     import pathlib
 
-    conn = sqlite3.connect(f"{pathlib.Path(path).resolve().as_uri()}?mode=ro", uri=True)
+    file = pathlib.Path(path).resolve()
+    uri = f"{file.as_uri()}?mode=ro"
+    if not os.access(file.parent, os.W_OK) and not pathlib.Path(f"{file}-wal").exists():
+        uri += "&immutable=1"
+    conn = sqlite3.connect(uri, uri=True)
     conn.execute("PRAGMA busy_timeout = 5000")
     return conn
 

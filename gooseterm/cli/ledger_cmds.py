@@ -347,7 +347,9 @@ def verify(ctx: Context, target: Path | None, trusted_checkpoint: Path | None, l
         report.faults += _projection_faults(path)
     if archives:
         verify_archives(report, path, list(archives), ledger_vkey)
-    record_verification(ctx.settings, path, report)
+    unrecorded = record_verification(ctx.settings, path, report)
+    if unrecorded:
+        click.echo(f"gooseterm: note: {unrecorded}", err=True)
 
     def text() -> str:
         head = f"{path}: {'VALID' if report.ok else 'INVALID'}  size {report.size}  checkpoints {report.checkpoints_checked}  blobs {report.blobs_checked} (+{report.blobs_archived} archived)"
