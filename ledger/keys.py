@@ -30,7 +30,7 @@ from ledger.signing import SEED_SIZE, Signer
 from ledger.verifier import NoteError, NoteVerifier, parse_vkey
 
 SEALED_FORMAT = "gooseterm-sealed-key/v1"
-PASSPHRASE_HINT = "this key is sealed; pass --passphrase-file or set GOOSETERM_PASSPHRASE"
+PASSPHRASE_HINT = "this key is sealed; pass --passphrase-file or set GOOSETERM_PASSPHRASE_FILE (or GOOSETERM_PASSPHRASE)"
 _PRIVATE_MODE = 0o600
 _DIR_MODE = 0o700
 

@@ -17,7 +17,7 @@ from ledger.verifier import BundleUnreadable
 
 from ..orgconfig.issues import ConfigError
 from ..errors import EXIT_BUSY, EXIT_CODES, EXIT_REFUSED, EXIT_USAGE, GoosetermError
-from ..settings import Settings
+from ..settings import Settings, read_passphrase_file
 from ..workspace import Workspace, prompt_passphrase
 
 EXIT_HELP = "\b\nExit codes:\n" + "\n".join(f"  {code}  {text}" for code, text in EXIT_CODES.items())
@@ -110,8 +110,8 @@ def _fail(message: str, code: int) -> None:
 @click.option("--config", type=click.Path(path_type=Path), help="Organisation config folder [env GOOSETERM_CONFIG].")
 @click.option("--as", "as_key", metavar="NAME", help="Sign as this key [env GOOSETERM_KEY].")
 @click.option(
-    "--passphrase-file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="Read the passphrase of a sealed key from this file [env GOOSETERM_PASSPHRASE].",
+    "--passphrase-file", type=click.Path(dir_okay=False, path_type=Path),
+    help="Read the passphrase of a sealed key from this file, mode 600 [env GOOSETERM_PASSPHRASE_FILE].",
 )
 @dashboard_options
 @click.version_option(package_name="gooseterm")
@@ -125,8 +125,9 @@ def main(ctx: click.Context, ledger: Path | None, config: Path | None, as_key: s
     """
     settings = Settings()
     overrides = {"ledger": ledger, "config": config, "key": as_key}
+    passphrase_file = passphrase_file or settings.passphrase_file
     if passphrase_file:
-        overrides["passphrase"] = passphrase_file.read_text().rstrip("\n")
+        overrides["passphrase"] = read_passphrase_file(passphrase_file)
     settings = settings.model_copy(update={k: v for k, v in overrides.items() if v is not None})
     ctx.obj = Context(Workspace(settings, ask=prompt_passphrase))
     if ctx.invoked_subcommand is None:
