@@ -41,7 +41,8 @@ def _b64(b: bytes) -> str:
 @main.command()
 @click.option("--origin", default="gooseterm.local/ledger", show_default=True, help="The ledger's origin line (names its checkpoints).")
 @click.option("--name", default=None, help="Your key's name (default: your login name).")
-@click.option("--seal", is_flag=True, help="Seal your key with a passphrase (asked on the terminal, or --passphrase-file).")
+@click.option("--seal", is_flag=True,
+              help="Seal your key and the ledger key with one passphrase (asked on the terminal, or --passphrase-file).")
 @json_option
 @pass_ctx
 def init(ctx: Context, origin: str, name: str | None, seal: bool, as_json: bool):
@@ -54,11 +55,11 @@ def init(ctx: Context, origin: str, name: str | None, seal: bool, as_json: bool)
     store = ctx.workspace.keystore
     passphrase = None
     if seal:
-        passphrase = s.passphrase or (getpass.getpass(f"new passphrase for {name}: ") if os.isatty(0) else None)
+        passphrase = s.passphrase or (getpass.getpass(f"new passphrase for {name} and the ledger key: ") if os.isatty(0) else None)
         if not passphrase:
             raise GoosetermError("--seal needs a passphrase: use --passphrase-file or a terminal")
-    me = store.load(name, passphrase) if name in store.names() else store.create(name, passphrase)
-    ledger_signer = store.load(origin) if origin in store.names() else store.create(origin)
+    me = ctx.workspace.load_key(name) if name in store.names() else store.create(name, passphrase)
+    ledger_signer = ctx.workspace.load_key(origin) if origin in store.names() else store.create(origin, passphrase)
     ledger = Ledger.create(path, origin, ledger_signer, [(me.vkey, ["admin", "approver"])])
     s.remember_identity(name)
     data = {"ledger": str(path), "origin": origin, "ledger_key": ledger_signer.vkey, "admin_key": me.vkey, "size": ledger.size()}
