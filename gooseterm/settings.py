@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import os
 import stat
+from collections.abc import Mapping
 from pathlib import Path
 
 import platformdirs
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from adapters.errors import INSECURE_HTTP_ENV
 
 from .errors import GoosetermError
 
@@ -94,3 +97,8 @@ def read_passphrase_file(path: Path) -> str:
         return data.decode("utf-8").rstrip("\n")
     except UnicodeDecodeError:
         raise GoosetermError(f"passphrase file {path} is not UTF-8 text") from None
+
+
+def insecure_http_allowed(env: Mapping[str, str] = os.environ) -> bool:
+    """True when the environment opts in to credentials over plain http:// (INSECURE_HTTP_ENV=1)."""
+    return env.get(INSECURE_HTTP_ENV, "") == "1"
