@@ -7,6 +7,7 @@ service whose name climbs out) and hopes gooseterm builds a path from the name a
 from __future__ import annotations
 
 import json
+import shutil
 import zipfile
 from pathlib import Path
 
@@ -14,6 +15,7 @@ import pytest
 from helpers.exports import open_ledger
 from security.hostile import demo, tree  # noqa: F401  (demo is a fixture)
 
+from gooseterm.orgconfig import bundled_config_dir
 from ledger.keys import KeyStore
 from ledger.store import Draft
 
@@ -35,12 +37,6 @@ def test_append_refuses_a_service_that_is_no_service_name(cli, demo: Path, tmp_p
 @pytest.mark.parametrize("name", HOSTILE)
 def test_onboard_checks_the_name_before_any_path(cli, demo: Path, tmp_path: Path, name: str):
     org = tmp_path / "org"
-    run = cli("config", "check")  # the example org, to copy
-    assert run.code == 0
-    import shutil
-
-    from gooseterm.orgconfig import bundled_config_dir
-
     shutil.copytree(bundled_config_dir(), org)
     before_org, before_tmp = tree(org), sorted(p.name for p in tmp_path.iterdir())
     run = cli("--config", org, "onboard", name, "--owner", "sre")
