@@ -17,8 +17,73 @@ MAX_EVIDENCE_BYTES = 64 * 1024 * 1024
 """Largest evidence file accepted (64 MiB); bigger input is refused before any parsing."""
 
 # A YAML alias can point at a big subtree many times over, so a small file can stand for a huge
-# tree (the YAML form of "billion laughs"). Counting nodes as we walk the expanded tree bounds it.
+# tree (the YAML form of "billion laughs"). The composed node graph is measured before anything is
+# built from it: its size once every alias is expanded, and its depth.
 MAX_YAML_NODES = 1_000_000
+MAX_YAML_DEPTH = 100
+"""Deepest nesting of mappings and lists accepted; no report or config nests anywhere near it."""
+
+
+class YamlTooLarge(Exception):
+    """A YAML document refused before it is built: too many nodes once its aliases are expanded, an
+    alias inside itself, or nesting deeper than MAX_YAML_DEPTH. The message says which, in one line."""
+
+
+def check_yaml_node(root: yaml.Node) -> None:
+    """Raise YamlTooLarge unless the composed document stays within MAX_YAML_NODES and MAX_YAML_DEPTH.
+
+    Each node is measured once (an alias shares its anchor's node), so this takes time linear in
+    the text, however many times an alias repeats a subtree.
+    """
+    sizes: dict[int, tuple[int, int]] = {}  # id(node): (nodes once expanded, height)
+    open_nodes: set[int] = set()  # the nodes on the path being walked: a child among them is a cycle
+    stack: list[tuple[yaml.Node, int, bool]] = [(root, 1, False)]
+    while stack:
+        node, depth, children_done = stack.pop()
+        key = id(node)
+        children = _yaml_children(node)
+        if children_done:
+            open_nodes.discard(key)
+            size = 1 + sum(sizes[id(c)][0] for c in children)
+            height = 1 + max((sizes[id(c)][1] for c in children), default=0)
+            sizes[key] = (size, height)
+            if size > MAX_YAML_NODES:
+                raise YamlTooLarge(f"YAML expands to more than {MAX_YAML_NODES} nodes (aliases repeat a subtree); "
+                                   "write the data out plainly, without anchors and aliases (&name / *name)")
+            continue
+        if key in open_nodes:
+            raise YamlTooLarge("a YAML alias refers to a node that contains it (a recursive document); "
+                               "write the data out plainly, without anchors and aliases (&name / *name)")
+        if key in sizes:
+            depth += sizes[key][1] - 1
+        if depth > MAX_YAML_DEPTH:
+            raise YamlTooLarge(f"YAML nests deeper than {MAX_YAML_DEPTH} levels; check what produced the file")
+        if key in sizes:
+            continue
+        open_nodes.add(key)
+        stack.append((node, depth, True))
+        stack.extend((child, depth + 1, False) for child in children)
+
+
+def _yaml_children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.MappingNode):
+        return [part for pair in node.value for part in pair]
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    return []
+
+
+def safe_load_bounded(text: str | bytes, loader: type[yaml.SafeLoader] = yaml.SafeLoader) -> Any:
+    """yaml.safe_load, refusing (YamlTooLarge) a document that check_yaml_node refuses before it is built."""
+    parser = loader(text)
+    try:
+        node = parser.get_single_node()
+        if node is None:
+            return None
+        check_yaml_node(node)
+        return parser.construct_document(node)
+    finally:
+        parser.dispose()
 
 
 def check_size(data: bytes, source: str | None) -> None:
@@ -103,7 +168,9 @@ def load_yaml(data: bytes, source: str | None) -> Any:
     """Parse YAML with the safe loader (no Python tags), refusing alias bombs."""
     check_size(data, source)
     try:
-        document = yaml.safe_load(data)
+        return safe_load_bounded(data)
+    except YamlTooLarge as exc:
+        raise EvidenceError(str(exc), path=source) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         raise EvidenceError(
@@ -117,8 +184,6 @@ def load_yaml(data: bytes, source: str | None) -> Any:
         raise EvidenceError(f"not valid YAML: {exc}", path=source) from None
     except RecursionError:
         raise _too_deep(source) from None
-    _check_expanded_size(document, source)
-    return document
 
 
 def load_text(data: bytes, source: str | None) -> str:
@@ -175,21 +240,3 @@ def _too_deep(source: str | None) -> EvidenceError:
         hint="No real report nests this deep; check what produced the file",
     )
 
-
-def _check_expanded_size(document: Any, source: str | None) -> None:
-    seen = 0
-    stack = [document]
-    while stack:
-        node = stack.pop()
-        seen += 1
-        if seen > MAX_YAML_NODES:
-            raise EvidenceError(
-                f"YAML expands to more than {MAX_YAML_NODES} nodes (aliases repeat a subtree)",
-                path=source,
-                hint="Write the data out without anchors and aliases (&name / *name)",
-            )
-        if isinstance(node, dict):
-            stack.extend(node.keys())
-            stack.extend(node.values())
-        elif isinstance(node, list):
-            stack.extend(node)

@@ -1,6 +1,21 @@
-"""The one error type the evidence parsers raise for bad input."""
+"""The one error type the evidence parsers raise for bad input, and the redaction every error
+quoting a server's words goes through."""
 
 from __future__ import annotations
+
+from collections.abc import Iterable
+
+REDACTED = "***"
+INSECURE_HTTP_ENV = "GOOSETERM_ALLOW_INSECURE_HTTP"
+"""Set to 1 to let every live source and the cluster client send credentials over plain http://."""
+
+
+def redact_secrets(text: str, secrets: Iterable[str]) -> str:
+    """`text` with every secret in it replaced by ***: a server may reflect the Authorization header
+    or the token it was sent in its error body, and that body is quoted to the user."""
+    for secret in sorted((s for s in secrets if s), key=len, reverse=True):
+        text = text.replace(secret, REDACTED)
+    return text
 
 
 class EvidenceError(Exception):

@@ -6,6 +6,8 @@ The embedded default source: CI (or a person) drops what its tools wrote into
 
 from __future__ import annotations
 
+import os
+import stat
 from dataclasses import dataclass
 from fnmatch import fnmatch
 from pathlib import Path
@@ -40,6 +42,32 @@ def kind_of(name: str) -> str | None:
     return None
 
 
+def read_inside(path: Path, folder: Path, limit: int = MAX_EVIDENCE_BYTES) -> bytes:
+    """The bytes of `path`, a regular file inside `folder` once links are followed, at most `limit` of them.
+
+    A link that leaves the folder (to /etc/shadow, to a key store) is refused before it is opened,
+    so nothing of what it points at can reach an error message; so are devices, FIFOs and folders
+    (which could block or never end), and files over the limit (checked before reading, and again
+    on what is read, in case the file grows meanwhile).
+    """
+    real = path.resolve()
+    if not real.is_relative_to(folder.resolve()):
+        raise EvidenceError("links outside its folder, which is refused", path=str(path),
+                            hint=f"copy the file into {folder} instead of linking to it")
+    try:
+        fd = os.open(real, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError as exc:
+        raise EvidenceError(f"cannot read it ({exc.strerror})", path=str(path)) from None
+    with os.fdopen(fd, "rb") as fh:
+        info = os.fstat(fh.fileno())
+        if not stat.S_ISREG(info.st_mode):
+            raise EvidenceError("not a regular file", path=str(path))
+        data = fh.read(limit + 1) if info.st_size <= limit else b""
+    if info.st_size > limit or len(data) > limit:
+        raise EvidenceError(f"file is larger than {limit} bytes", path=str(path))
+    return data
+
+
 def find_evidence(root: Path, service: str) -> list[FoundEvidence]:
     """Every evidence file in `root/service/`, sorted by kind then name; refuses links that leave it."""
     folder = (root / service).resolve()
@@ -51,11 +79,7 @@ def find_evidence(root: Path, service: str) -> list[FoundEvidence]:
         kind = kind_of(path.name)
         if kind is None or not path.is_file():
             continue
-        if not path.resolve().is_relative_to(folder):
-            raise EvidenceError("evidence file links outside its folder", path=str(path))
-        if path.stat().st_size > MAX_EVIDENCE_BYTES:
-            raise EvidenceError(f"file is larger than {MAX_EVIDENCE_BYTES} bytes", path=str(path))
-        found.append(FoundEvidence(kind, path, path.read_bytes()))
+        found.append(FoundEvidence(kind, path, read_inside(path, folder)))
     by_kind: dict[str, list[str]] = {}
     for f in found:
         by_kind.setdefault(f.kind, []).append(f.path.name)

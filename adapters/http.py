@@ -21,7 +21,7 @@ from urllib.parse import urlsplit, urlunsplit
 import httpx
 
 from adapters.documents import load_json
-from adapters.errors import EvidenceError, SourceError
+from adapters.errors import INSECURE_HTTP_ENV, EvidenceError, SourceError, redact_secrets
 from adapters.numbers import NumberError, whole_number
 
 # httpx logs every request's URL at INFO; a signed download link carries its secret in the query.
@@ -30,6 +30,8 @@ logging.getLogger("httpx").setLevel(logging.WARNING)
 USER_AGENT = "gooseterm-evidence-collector"
 MAX_ERROR_DETAIL = 200
 MAX_REDIRECTS = 5
+INSECURE_HTTP_HINT = ("use an https:// URL, or, for a server on a network you trust, opt in with "
+                      f"allow_insecure_http: true on this source in org.yaml (or {INSECURE_HTTP_ENV}=1)")
 
 
 def redact_url(url: str | httpx.URL) -> str:
@@ -49,22 +51,29 @@ class Credentials:
     """The header carrying it: Authorization, or a vendor's own such as PRIVATE-TOKEN."""
     value: str = field(repr=False)
     """The header's value (the secret)."""
+    secret: str = field(default="", repr=False)
+    """The token or password inside the value, redacted from anything a server answers."""
 
     @classmethod
     def bearer(cls, token: str) -> "Credentials":
         """`Authorization: Bearer TOKEN` (GitHub, Prometheus behind a proxy, GitLab OAuth)."""
-        return cls("Authorization", f"Bearer {token}")
+        return cls("Authorization", f"Bearer {token}", token)
 
     @classmethod
     def basic(cls, username: str, password: str) -> "Credentials":
         """HTTP basic auth (RFC 7617), as Prometheus' own web config supports it."""
         pair = base64.b64encode(f"{username}:{password}".encode()).decode()
-        return cls("Authorization", f"Basic {pair}")
+        return cls("Authorization", f"Basic {pair}", password)
 
     @classmethod
     def header_token(cls, header: str, token: str) -> "Credentials":
         """A token in a header of its own, e.g. GitLab's PRIVATE-TOKEN or JOB-TOKEN."""
-        return cls(header, token)
+        return cls(header, token, token)
+
+    def redact(self, text: str) -> str:
+        """`text` with the header value, and the token or password in it, replaced by ***."""
+        parts = [self.value, self.secret, self.value.split(" ", 1)[-1]]
+        return redact_secrets(text, parts)
 
     def __repr__(self) -> str:
         return f"Credentials({self.header}: ***)"
@@ -131,17 +140,20 @@ def _tries(n: int) -> str:
     return f"{n} try" if n == 1 else f"{n} tries"
 
 
-def error_detail(response: httpx.Response) -> str:
-    """What the server said about an error, in one short line (JSON message/error, else text)."""
+def error_detail(response: httpx.Response, credentials: Credentials | None = None) -> str:
+    """What the server said about an error, in one short line (JSON message/error, else text), with
+    the credentials sent redacted first: a server may echo them back."""
     try:
         body = response.json()
     except ValueError:
         body = None
+    text = None
     if isinstance(body, dict):
-        for key in ("error", "message", "error_description"):
-            if isinstance(body.get(key), str):
-                return body[key][:MAX_ERROR_DETAIL]
-    text = response.text.strip().splitlines()[0] if response.text.strip() else response.reason_phrase
+        text = next((body[key] for key in ("error", "message", "error_description") if isinstance(body.get(key), str)), None)
+    if text is None:
+        text = response.text.strip().splitlines()[0] if response.text.strip() else response.reason_phrase
+    if credentials is not None:
+        text = credentials.redact(text)
     return text[:MAX_ERROR_DETAIL]
 
 
@@ -169,12 +181,15 @@ class SourceClient:
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.time,
         transport: httpx.BaseTransport | None = None,
+        allow_insecure_http: bool = False,
     ) -> None:
         self.source = source
         """The source's name, for errors."""
         self.base_url = base_url.rstrip("/")
         """Where relative paths are resolved."""
         self.credentials = credentials
+        self.allow_insecure_http = allow_insecure_http
+        """Send the credentials over plain http:// too (an explicit opt-in, for a trusted private network)."""
         self.retry = retry
         self.sleep = sleep
         self.clock = clock
@@ -195,6 +210,10 @@ class SourceClient:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    def redact(self, text: str) -> str:
+        """`text` from the server with this source's credentials replaced by *** (a server may echo them)."""
+        return self.credentials.redact(text) if self.credentials is not None else text
 
     def url(self, path: str) -> str:
         """An absolute URL for a path (absolute URLs pass through)."""
@@ -221,6 +240,9 @@ class SourceClient:
         url = self.url(path)
         headers = {"Accept": accept}
         if authenticated and self.credentials is not None:
+            if urlsplit(url).scheme != "https" and not self.allow_insecure_http:
+                raise self.error(url, "refusing to send the token over plain http://, where anyone on the path can read it",
+                                 "insecure_http", hint=INSECURE_HTTP_HINT)
             headers[self.credentials.header] = self.credentials.value
         attempt = 0
         while True:
@@ -257,12 +279,12 @@ class SourceClient:
                 continue
             if status >= 500:
                 if last:
-                    raise self.error(url, f"server error HTTP {status} after {_tries(attempt)}: {error_detail(response)}",
+                    raise self.error(url, f"server error HTTP {status} after {_tries(attempt)}: {error_detail(response, self.credentials)}",
                                      "server_error", transient=True, status=status)
                 wait = _retry_after(response, self.clock())
                 self.sleep(min(wait, self.retry.max_wait) if wait is not None else self.retry.delay(attempt))
                 continue
-            raise self.error(url, f"HTTP {status}: {error_detail(response)}", _STATUS_REASONS.get(status, "bad_request"),
+            raise self.error(url, f"HTTP {status}: {error_detail(response, self.credentials)}", _STATUS_REASONS.get(status, "bad_request"),
                              status=status, hint=_STATUS_HINTS.get(status))
 
     def get_json(self, path: str, params: dict[str, Any] | None = None) -> Any:
@@ -333,8 +355,8 @@ class SourceClient:
                     self._read_error_body(response)
                     if same_origin:
                         status = response.status_code
-                        raise self.error(url, f"HTTP {status}: {error_detail(response)}", _STATUS_REASONS.get(status, "bad_request"),
-                                         status=status, hint=_STATUS_HINTS.get(status))
+                        raise self.error(url, f"HTTP {status}: {error_detail(response, self.credentials)}",
+                                         _STATUS_REASONS.get(status, "bad_request"), status=status, hint=_STATUS_HINTS.get(status))
                     raise self.error(url, f"the download link was refused by the storage server (HTTP {response.status_code}); "
                                      "signed links expire after a minute", "artifact", status=response.status_code,
                                      hint="run collect again to get a fresh link")

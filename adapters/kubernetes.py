@@ -20,8 +20,8 @@ from typing import TYPE_CHECKING, Any, Self
 
 import yaml
 
-from adapters.documents import load_json
-from adapters.errors import EvidenceError
+from adapters.documents import YamlTooLarge, load_json, safe_load_bounded
+from adapters.errors import INSECURE_HTTP_ENV, EvidenceError, redact_secrets
 from adapters.numbers import NumberError, whole_number
 
 if TYPE_CHECKING:
@@ -236,7 +236,11 @@ def _read_kubeconfig(file: Path) -> dict:
     except (OSError, UnicodeDecodeError) as exc:
         raise KubeConfigError(str(file), "", f"cannot read: {exc}") from None
     try:
-        document = yaml.safe_load(text)
+        document = safe_load_bounded(text)
+    except YamlTooLarge as exc:
+        raise KubeConfigError(str(file), "", str(exc)) from None
+    except RecursionError:
+        raise KubeConfigError(str(file), "", "nested too deeply to read") from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = f"line {mark.line + 1}" if mark else ""
@@ -412,12 +416,21 @@ class KubeClient:
     """First retry delay in seconds; doubled on each further attempt."""
     transport: httpx.BaseTransport | None = None
     """A seam for tests; None uses the network."""
+    allow_insecure_http: bool = False
+    """Send a token or password to an http:// server too (an explicit opt-in); refused otherwise."""
     _http: httpx.Client = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         # Imported here, not at the top: importing httpx loads rich (httpx._main), and the headless
         # modules that import this one (the evidence parsers, the CLI) must not load it.
         import httpx
+
+        conn = self.connection
+        credentials = conn.token is not None or conn.token_file is not None or conn.basic_auth is not None
+        if conn.server.startswith("http://") and credentials and not self.allow_insecure_http:
+            raise KubeConfigError(conn.source, "server", f"refusing to send credentials to {conn.server} over plain http://, "
+                                  f"where anyone on the path can read them; use https://, or set {INSECURE_HTTP_ENV}=1 "
+                                  "for a cluster on a network you trust")
 
         auth = httpx.BasicAuth(*self.connection.basic_auth) if self.connection.basic_auth else None
         self._http = httpx.Client(
@@ -559,7 +572,7 @@ class KubeClient:
                 if response.status_code < 400:
                     return response
                 if response.status_code not in _RETRY_STATUSES or last:
-                    raise self._error(method, url, response)
+                    raise self._error(method, url, response, token)
                 try:
                     delay = max(delay, min(float(whole_number(response.headers.get("Retry-After", ""))), 10.0))
                 except NumberError:
@@ -568,9 +581,11 @@ class KubeClient:
             delay *= 2
         raise AssertionError("unreachable")
 
-    def _error(self, method: str, url: str, response: httpx.Response) -> KubeError:
+    def _error(self, method: str, url: str, response: httpx.Response, token: str | None) -> KubeError:
         status = response.status_code
-        reason, message = _status_body(response)
+        # The server's words are quoted: redact what was sent, in case it echoes the credentials.
+        secrets = [token or "", *(self.connection.basic_auth or ())[1:]]
+        reason, message = (redact_secrets(text, secrets) for text in _status_body(response))
         where = f"{method} {url}"
         conn = self.connection
         if status == 401:

@@ -109,11 +109,11 @@ class PrometheusClient:
         if body["status"] == "error":
             kind = body.get("errorType", "error")
             raise SourceError(
-                "prometheus", self.url, f"query `{promql}` was refused ({kind}): {body.get('error', 'no reason given')}",
+                "prometheus", self.url, f"query `{promql}` was refused ({kind}): {self.http.redact(str(body.get('error', 'no reason given')))}",
                 reason="bad_query", status=response.status_code,
                 hint="fix the query in the org config (slo objectives); try it in Prometheus' own UI",
             )
-        return _result(body.get("data"), promql, self.url, [str(w) for w in body.get("warnings") or []],
+        return _result(body.get("data"), promql, self.url, [self.http.redact(str(w)) for w in body.get("warnings") or []],
                        lambda problem: self.http.error(response.url, problem, "bad_response"))
 
 

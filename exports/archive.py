@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import zipfile
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -24,6 +23,7 @@ from ledger.verifier import (
     MANIFEST,
     MANIFEST_NOTE,
     BundleFiles,
+    BundleUnreadable,
     Fault,
     NoteError,
     NoteVerifier,
@@ -146,6 +146,8 @@ def check_archive_files(path: Path, ledger_key: NoteVerifier) -> tuple[list[Faul
             raise NoteError(f"{MANIFEST} was edited after it was signed")
     except (ValueError, KeyError, TypeError, AttributeError, NoteError) as exc:
         return [Fault("manifest_signature_bad", None, f"archive {path.name}: {exc}")], {}
+    except RecursionError:
+        raise BundleUnreadable(f"{path}: {MANIFEST} nests too deeply to read") from None
     for problem in files.problems:
         faults.append(Fault("bundle_file_mismatch", None, f"archive {path.name}: {problem}"))
     listed = manifest.get("files", {})
@@ -169,7 +171,7 @@ def check_archive_files(path: Path, ledger_key: NoteVerifier) -> tuple[list[Faul
 
 def archived_in(target: Path, ledger_vkey: str | None = None) -> tuple[NoteVerifier, dict[str, int | None]]:
     """The ledger key and the archived blobs (digest: size, when known) of a ledger file or a bundle."""
-    if zipfile.is_zipfile(target) or target.is_dir():
+    if BundleFiles.is_zip(str(target)) or target.is_dir():
         files = BundleFiles(str(target))
         manifest = json.loads(files.read(MANIFEST) or b"{}")
         key = parse_vkey(ledger_vkey or manifest.get("ledger_key", ""))

@@ -15,7 +15,9 @@ The same bytes as the bundle's blobs and entries, arranged differently; the mani
 
 from __future__ import annotations
 
+import hashlib
 from collections import defaultdict
+from urllib.parse import quote
 
 from ledger.signing import canonical_json
 from ledger.store import Entry
@@ -23,6 +25,31 @@ from ledger.store import Entry
 _EVIDENCE_FOLDER = {"junit": "tests", "sarif": "sast", "coverage": "coverage", "metrics": "metrics", "spec": "specs"}
 _PROMOTION_EVIDENCE = {"sarif": "sast_results", "coverage": "test_coverage", "metrics": "metrics_snapshot", "junit": "test_results"}
 REQUESTED = "promotion.requested"
+MAX_SEGMENT_BYTES = 200
+"""Longest folder or file name written (file systems stop at 255 bytes); longer names are cut and
+keep a digest of the whole, so two long names stay apart."""
+
+
+def segment(name: object) -> str:
+    """`name` as one folder or file name that stays where it is put.
+
+    Services, sources, gates and times come from ledger entries, which anyone with a signing key
+    can fill (`gooseterm append --service ../../x`): a separator, a control character or `%` is
+    percent-encoded, `.` and `..` are spelt out, and an overlong name is cut. Names gooseterm
+    itself writes (DNS labels, file names, dates) come through unchanged.
+    """
+    text = str(name)
+    safe = "".join(c if c.isprintable() and c not in "/\\%" else quote(c, safe="") for c in text)
+    if safe in ("", ".", ".."):
+        safe = quote(safe, safe="").replace(".", "%2E") or "%00"
+    if len(safe.encode()) > MAX_SEGMENT_BYTES:
+        digest = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+        safe = safe.encode()[: MAX_SEGMENT_BYTES - 17].decode("utf-8", "ignore") + "-" + digest
+    return safe
+
+
+def _path(*parts: object) -> str:
+    return "/".join(segment(part) for part in parts)
 
 
 def promotion_id(e: Entry) -> str | None:
@@ -45,18 +72,19 @@ def audit_tree_files(entries: list[Entry], files: dict[str, bytes], service: str
     for e in entries:
         if service and e.service != service:
             continue
-        if e.kind.startswith("evidence."):
-            p = e.predicate
-            data = files.get("blobs/" + p["digest"].removeprefix("sha256:"))
+        p = e.predicate
+        digest, kind = p.get("digest"), p.get("kind")
+        if e.kind.startswith("evidence.") and isinstance(digest, str) and isinstance(kind, str):
+            data = files.get("blobs/" + digest.removeprefix("sha256:"))
             if data is None:
                 continue
-            name = (p.get("source") or p["kind"]).replace("\\", "/").rsplit("/", 1)[-1]
-            if p["kind"] == "spec":
-                out[f"audit/services/{e.service}/specs/{e.seq}/{name}"] = data
+            name = str(p.get("source") or kind).replace("\\", "/").rsplit("/", 1)[-1]
+            if kind == "spec":
+                out[_path("audit", "services", e.service, "specs", e.seq, name)] = data
             else:
-                folder = _EVIDENCE_FOLDER.get(p["kind"], p["kind"])
-                out[f"audit/services/{e.service}/evidence/{_day(e)}/{folder}/{e.seq}-{name}"] = data
-            evidence_by_digest[p["digest"]] = e
+                folder = _EVIDENCE_FOLDER.get(kind, kind)
+                out[_path("audit", "services", e.service, "evidence", _day(e), folder, f"{e.seq}-{name}")] = data
+            evidence_by_digest[digest] = e
         pid = promotion_id(e)
         if pid:
             by_promotion[pid].append(e)
@@ -64,7 +92,7 @@ def audit_tree_files(entries: list[Entry], files: dict[str, bytes], service: str
     for pid, group in sorted(by_promotion.items(), key=lambda item: item[1][0].seq):
         request = next((e for e in group if e.kind == REQUESTED), None)
         svc = group[0].service
-        base = f"audit/services/{svc}/promotions/{pid}"
+        base = _path("audit", "services", svc, "promotions", pid)
         gates = [{"seq": e.seq, **e.predicate} for e in group if e.kind == "gate.result"]
         approvals = [{"seq": e.seq, "signers": e.signers, **e.predicate} for e in group if e.kind.startswith("approval.")]
         decisions = [{"seq": e.seq, "kind": e.kind, "time": e.time, **e.predicate} for e in group
@@ -76,7 +104,7 @@ def audit_tree_files(entries: list[Entry], files: dict[str, bytes], service: str
         day = _day(request or group[0])
         day_folders[(svc, day)] += 1
         n = day_folders[(svc, day)]
-        pbase = f"audit/promotions/{svc}/{day}" + (f"-{n}" if n > 1 else "")
+        pbase = _path("audit", "promotions", svc, day + (f"-{n}" if n > 1 else ""))
         if request is not None:
             p = request.predicate
             out[f"{pbase}/request/metadata.json"] = canonical_json(
@@ -89,7 +117,7 @@ def audit_tree_files(entries: list[Entry], files: dict[str, bytes], service: str
                     out[f"{pbase}/evidence/{_PROMOTION_EVIDENCE[ev.predicate['kind']]}.json"] = canonical_json(
                         {"digest": digest, "seq": ev.seq, "facts": ev.predicate.get("facts", {})})
         for g in gates:
-            out[f"{pbase}/validation/{g['gate']}.json"] = canonical_json(g)
+            out[f"{pbase}/validation/{segment(g.get('gate'))}.json"] = canonical_json(g)
         out[f"{pbase}/approval/gate_results.json"] = canonical_json(gates)
         out[f"{pbase}/approval/signatures.json"] = canonical_json(approvals)
     return out

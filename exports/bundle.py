@@ -269,8 +269,23 @@ def build_bundle(
     return files
 
 
+def check_member_name(name: str) -> None:
+    """Refuse a bundle file name that could land outside the bundle or that no file system takes:
+    absolute, with `..`, `.` or empty parts, a backslash, NUL or other control character, or a
+    part over 255 bytes. Names come from the ledger (digests, services), which a tampered file controls."""
+    parts = name.split("/")
+    if (not name.isprintable() or "\\" in name or any(part in ("", ".", "..") for part in parts)
+            or any(len(part.encode()) > 255 for part in parts)):
+        raise ExportError(f"the ledger yields the bundle file name {name!r}, which could land outside the bundle; "
+                          "nothing was written. Run `gooseterm verify` on the ledger")
+
+
 def write_bundle(files: dict[str, bytes], out: Path) -> Path:
-    """Write the bundle as a folder, or as a zip (fsynced) when `out` ends in .zip; all or nothing."""
+    """Write the bundle as a folder, or as a zip (fsynced) when `out` ends in .zip; all or nothing.
+
+    Every name is checked (check_member_name) before anything is written."""
+    for name in files:
+        check_member_name(name)
     if out.exists():
         raise ExportError(f"{out} already exists; choose a new path (an export never overwrites)")
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -20,6 +20,7 @@ from adapters.kubernetes import KubeClient, KubeError, in_cluster, load_kubeconf
 
 from .errors import GoosetermError
 from .orgconfig import OrgConfig
+from .settings import insecure_http_allowed
 
 
 class ClusterSettings(BaseSettings):
@@ -61,9 +62,9 @@ def connect(org: OrgConfig, kubeconfig: Path | None = None, context: str | None 
             if isinstance(path, Path) and not path.is_absolute() and org.root is not None:
                 path = org.root / path  # relative to the config folder, like evidence_sources
             connection = load_kubeconfig(path, context)
+        return KubeClient(connection, timeout=timeout, allow_insecure_http=insecure_http_allowed())
     except KubeError as exc:
         raise GoosetermError(str(exc)) from None
-    return KubeClient(connection, timeout=timeout)
 
 
 @contextmanager

@@ -24,6 +24,7 @@ from adapters.errors import SourceError
 from .breaker import SourceHealth
 from .errors import GoosetermError
 from .orgconfig.sourceconfig import LIVE_SOURCES, GitHubSource, GitLabSource, PrometheusSource, expand
+from .settings import insecure_http_allowed
 
 SOURCES = ("files", *LIVE_SOURCES)
 """Every source `collect --source` accepts."""
@@ -69,11 +70,12 @@ def _env_secret(source: str, name: str | None, what: str, env: Mapping[str, str]
     return value
 
 
-def _client(name: str, settings, base_url: str, credentials, headers: dict | None = None):
+def _client(name: str, settings, base_url: str, credentials, env: Mapping[str, str], headers: dict | None = None):
     from adapters.http import RetryPolicy, SourceClient
 
     return SourceClient(name, base_url, credentials=credentials, timeout=settings.timeout.total_seconds(),
-                        retry=RetryPolicy(attempts=settings.retries), headers=headers)
+                        retry=RetryPolicy(attempts=settings.retries), headers=headers,
+                        allow_insecure_http=settings.allow_insecure_http or insecure_http_allowed(env))
 
 
 def prometheus_snapshot(org, service: str, settings: PrometheusSource, env: Mapping[str, str],
@@ -93,7 +95,7 @@ def prometheus_snapshot(org, service: str, settings: PrometheusSource, env: Mapp
     elif settings.username:
         credentials = Credentials.basic(settings.username, _env_secret("prometheus", settings.password_env, "password", env))
     now = now or datetime.now(UTC)
-    client = PrometheusClient(_client("prometheus", settings, settings.url, credentials))
+    client = PrometheusClient(_client("prometheus", settings, settings.url, credentials, env))
     metrics, notes = {}, []
     try:
         for o in objectives:
@@ -142,7 +144,7 @@ def github_collection(service: str, settings: GitHubSource, env: Mapping[str, st
     from adapters.http import Credentials
 
     token = _env_secret("github", settings.token_env, "GitHub token", env)
-    client = _client("github", settings, settings.api_url, Credentials.bearer(token), {**HEADERS, "Accept": ACCEPT})
+    client = _client("github", settings, settings.api_url, Credentials.bearer(token), env, {**HEADERS, "Accept": ACCEPT})
     with client:
         return GitHubActions(client, expand(settings.repository, service)).collect(
             workflow=expand(settings.workflow, service), commit=commit, branch=ref or expand(settings.branch, service),
@@ -160,7 +162,7 @@ def gitlab_collection(service: str, settings: GitLabSource, env: Mapping[str, st
     token = _env_secret("gitlab", settings.token_env, "GitLab token", env)
     credentials = (Credentials.bearer(token) if settings.token_header == "Authorization"
                    else Credentials.header_token(settings.token_header, token))
-    client = _client("gitlab", settings, settings.api_url, credentials)
+    client = _client("gitlab", settings, settings.api_url, credentials, env)
     with client:
         return GitLabCI(client, expand(settings.project, service)).collect(
             commit=commit, ref=ref or expand(settings.ref, service), artifact_names=settings.artifacts,

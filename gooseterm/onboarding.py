@@ -17,6 +17,7 @@ from .configcheck import check_with_file
 from .errors import GoosetermError
 from .orgconfig import TransitionKind, bundled_config_dir, render_service_template
 from .orgconfig.config import service_file
+from .orgconfig.fields import check_service_name
 from .promotions import Orchestrator
 from .workspace import Workspace
 
@@ -53,6 +54,10 @@ def onboard(workspace: Workspace, name: str, owners: list[str], description: str
     """Write services/NAME.yaml from the template (when `owners` are given) and record the
     onboarding in the ledger; with no owners, record a service already in the config."""
     start = clock()
+    try:
+        check_service_name(name)  # before the name becomes part of any path
+    except ValueError as exc:
+        raise GoosetermError(f"service.name: {exc}") from None
     config_dir = workspace.settings.config_dir
     relative = service_file(name)
     path = config_dir / relative

@@ -22,13 +22,17 @@ from .settings import Settings
 RECORD = "last-verify.json"
 
 
-def record_verification(settings: Settings, target: Path, report: Report) -> None:
-    """Keep the outcome when `target` is the configured ledger (bundles and other files are not it)."""
+def record_verification(settings: Settings, target: Path, report: Report) -> str | None:
+    """Keep the outcome when `target` is the configured ledger (bundles and other files are not it).
+
+    Returns None, or why the outcome could not be kept (a read-only home folder): verification
+    itself stands, and the caller says the record was not written rather than imply it was.
+    """
     try:
         if target.resolve() != settings.ledger_path.resolve():
-            return
+            return None
     except OSError:
-        return
+        return None
     first = report.first
     data = {
         "ledger": str(target.resolve()),
@@ -39,11 +43,18 @@ def record_verification(settings: Settings, target: Path, report: Report) -> Non
         "first_fault": first.to_json() if first else None,
     }
     home = settings.home_dir
-    home.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{RECORD}.", dir=home)
-    with os.fdopen(fd, "w") as fh:
-        json.dump(data, fh, indent=2, sort_keys=True)
-    os.replace(tmp, home / RECORD)
+    tmp = None
+    try:
+        home.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{RECORD}.", dir=home)
+        with os.fdopen(fd, "w") as fh:
+            json.dump(data, fh, indent=2, sort_keys=True)
+        os.replace(tmp, home / RECORD)
+    except OSError as exc:
+        if tmp is not None:
+            Path(tmp).unlink(missing_ok=True)
+        return f"the result was not recorded in {home / RECORD} ({exc.strerror}); `gooseterm exporter` still shows the previous one"
+    return None
 
 
 def last_verification(settings: Settings) -> dict | None:

@@ -7,7 +7,7 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
-from ledger.keys import KeyStore, PassphraseRequiredError
+from ledger.keys import PASSPHRASE_HINT, KeyStore, PassphraseRequiredError, WrongPassphraseError
 from ledger.signing import Signer
 from ledger.store import Ledger, utc_now
 
@@ -48,6 +48,7 @@ class Workspace:
         self.ask = ask
         self.clock = clock
         """Writer time for the ledgers this workspace opens (a seam: the dashboard's tests freeze it)."""
+        self._typed: str | None = None
 
     @property
     def keystore(self) -> KeyStore:
@@ -55,14 +56,24 @@ class Workspace:
         return KeyStore(self.settings.keys_dir)
 
     def load_key(self, name: str) -> Signer:
-        """Load a private key, asking for its passphrase when it is sealed."""
+        """Load a private key, asking for its passphrase when it is sealed and none given opens it.
+
+        A passphrase typed once is tried first on the next sealed key: `init --seal` seals the
+        person's key and the ledger key with one passphrase, so a command that needs both asks once.
+        """
         try:
-            return self.keystore.load(name, self.settings.passphrase)
+            return self.keystore.load(name, self.settings.passphrase or self._typed)
         except PassphraseRequiredError:
-            passphrase = self.ask(name)
-            if passphrase is None:
+            pass
+        except WrongPassphraseError:
+            if self.settings.passphrase is not None:
                 raise
-            return self.keystore.load(name, passphrase)
+        passphrase = self.ask(name)
+        if passphrase is None:
+            raise PassphraseRequiredError(f"key {name!r}: {PASSPHRASE_HINT}")
+        signer = self.keystore.load(name, passphrase)
+        self._typed = passphrase
+        return signer
 
     def me(self) -> Signer:
         """The key that signs as the current user."""

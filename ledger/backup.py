@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from .store import BUSY_TIMEOUT_MS, Ledger, LedgerError, check_ledger_file
+from .store import BUSY_TIMEOUT_MS, ForeignFile, Ledger, LedgerError, check_ledger_file
 from .verifier import Report, verify_ledger
 
 
@@ -108,6 +108,9 @@ def plan_restore(copy: Path, live: Path, jobs: int = 1) -> tuple[RestorePlan, Re
     report = verify_ledger(str(copy), jobs=jobs)
     if not report.ok:
         f = report.first
+        if f.code == "foreign_file":
+            raise ForeignFile(f"{copy} is not a ledger file ({f.detail}); restore takes a copy written by "
+                              "`gooseterm backup`; nothing was restored")
         raise BackupError(f"{copy} does not verify ({f.code} at seq {f.seq}: {f.detail}); nothing was restored")
     if not live.exists():
         return RestorePlan(report.size, None, "new"), report

@@ -30,7 +30,7 @@ from ledger.signing import SEED_SIZE, Signer
 from ledger.verifier import NoteError, NoteVerifier, parse_vkey
 
 SEALED_FORMAT = "gooseterm-sealed-key/v1"
-PASSPHRASE_HINT = "this key is sealed; pass --passphrase-file or set GOOSETERM_PASSPHRASE"
+PASSPHRASE_HINT = "this key is sealed; pass --passphrase-file or set GOOSETERM_PASSPHRASE_FILE (or GOOSETERM_PASSPHRASE)"
 _PRIVATE_MODE = 0o600
 _DIR_MODE = 0o700
 
@@ -73,8 +73,17 @@ class KeyInfo:
     path: Path
 
 
+MAX_FILE_STEM = 200
+"""Longest encoded key name kept as a file name (file systems stop at 255 bytes; the temporary
+file beside it adds about 30)."""
+
+
 def _file_stem(name: str) -> str:
-    return quote(name, safe="")
+    stem = quote(name, safe="")
+    if len(stem) > MAX_FILE_STEM or not stem:
+        raise KeyStoreError(f"key name {name[:40]!r}{'...' if len(name) > 40 else ''} is {'empty' if not stem else 'too long'}: "
+                            f"keep it under {MAX_FILE_STEM} characters once encoded")
+    return stem
 
 
 def _name_of(path: Path) -> str:

@@ -37,6 +37,7 @@ from .verifier import (
     chain_hash,
     leaf_hash,
     make_binding,
+    open_readonly,
     parse_envelope,
     parse_time,
     parse_vkey,
@@ -172,7 +173,8 @@ class Entry:
 
 def _connect(path: Path, readonly: bool) -> sqlite3.Connection:
     if readonly:
-        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, isolation_level=None)
+        conn = open_readonly(str(path))
+        conn.isolation_level = None
     else:
         conn = sqlite3.connect(path, isolation_level=None)
     conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
@@ -200,6 +202,9 @@ def check_ledger_file(path: Path) -> None:
 def _open_error(path: Path, exc: sqlite3.DatabaseError) -> LedgerError:
     if "not a database" in str(exc):
         return ForeignFile(f"{path} is not an SQLite file, so not a gooseterm ledger")
+    if not os.access(path.parent, os.W_OK) or not os.access(path, os.W_OK):
+        return LedgerError(f"{path} cannot be opened for writing: it or its folder is read-only ({exc}); "
+                           "commands that only read it work, the others need it writable")
     return LedgerDamaged(f"{path} cannot be read as SQLite ({exc}); restore it from a backup")
 
 

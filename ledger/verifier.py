@@ -857,10 +857,18 @@ class _ChunkResult:
     rows: int = 0
 
 
-def _open_readonly(path: str) -> sqlite3.Connection:
+def open_readonly(path: str) -> sqlite3.Connection:
+    """A read-only connection. A reader of a WAL database creates its -shm file beside it; in a
+    folder it may not write to, with no -wal there (so no writer is mid-way), the file is opened
+    as immutable instead, so a read-only copy or mount reads as what it is."""
+    import os
     import pathlib
 
-    conn = sqlite3.connect(f"{pathlib.Path(path).resolve().as_uri()}?mode=ro", uri=True)
+    file = pathlib.Path(path).resolve()
+    uri = f"{file.as_uri()}?mode=ro"
+    if not os.access(file.parent, os.W_OK) and not pathlib.Path(f"{file}-wal").exists():
+        uri += "&immutable=1"
+    conn = sqlite3.connect(uri, uri=True)
     conn.execute("PRAGMA busy_timeout = 5000")
     return conn
 
@@ -960,7 +968,7 @@ def _worker_init(path: str, origin: str, ledger_pub: bytes, keys: dict[str, Trus
 def _verify_chunk(bounds: tuple[int, int]) -> _ChunkResult:
     start, stop = bounds
     ctx = _worker_ctx
-    conn = _open_readonly(ctx["path"])
+    conn = open_readonly(ctx["path"])
     try:
         prev = conn.execute("SELECT chain FROM entries WHERE seq < ? ORDER BY seq DESC LIMIT 1", (start,)).fetchone()
         prev_chain = prev[0] if prev else (GENESIS_CHAIN if start == 0 else None)
@@ -1193,7 +1201,7 @@ def verify_ledger(
         report.faults.append(Fault("foreign_file", None, "an empty file, not an SQLite file"))
         return report
     try:
-        conn = _open_readonly(str(p))
+        conn = open_readonly(str(p))
         check = conn.execute("PRAGMA quick_check").fetchall()
         if check != [("ok",)]:
             report.faults.append(Fault("file_damaged", None, "; ".join(r[0] for r in check[:5])))
@@ -1346,13 +1354,28 @@ def manifest_note_body(origin: str, manifest: bytes, fmt: str = BUNDLE_FORMAT) -
     return f"{fmt}\n{origin}\nsha256:{hashlib.sha256(manifest).hexdigest()}\n".encode()
 
 
+class BundleUnreadable(Exception):
+    """A bundle or archive that cannot be read at all: a damaged zip, a zip bomb, or a folder nested
+    past reason. Verification could not run (exit 2); nothing about the ledger is claimed."""
+
+
 class BundleFiles:
     """Read-only access to a bundle folder or zip; names outside the bundle are never opened.
 
     Nothing is extracted. A zip member that is a symbolic link, or whose name appears twice (an
     extracting tool might keep the other copy), is not read and is named in `problems`; so is a
     symbolic link in a folder, which is never followed.
+
+    A zip is untrusted input, so it is measured before any member is inflated: more than
+    ZIP_MAX_MEMBERS members, a compression other than stored or deflate, or members declaring more
+    than ZIP_MAX_RATIO times the zip's own size (ZIP_RATIO_FLOOR at least) raise BundleUnreadable;
+    so does a member that is damaged or inflates past its declared size. Memory and time are thus
+    bounded by the zip's size on disk, whatever its headers claim.
     """
+
+    ZIP_MAX_MEMBERS = 1_000_000
+    ZIP_MAX_RATIO = 100  # a bundle's JSON and evidence deflate 3-50 fold; bombs reach 1000 fold and more
+    ZIP_RATIO_FLOOR = 64 << 20
 
     def __init__(self, path: str):
         import pathlib
@@ -1360,15 +1383,11 @@ class BundleFiles:
         import zipfile
 
         self.path = pathlib.Path(path)
-        try:
-            self.zip = zipfile.ZipFile(self.path) if self.path.is_file() else None
-        except zipfile.BadZipFile as exc:
-            raise ValueError(f"not a zip: {exc}") from None
+        self.zip = None
         self.problems: list[str] = []
-        self.damaged: list[str] = []
-        """Zip members that could not be inflated (a damaged header or stream), with why."""
         unreadable: set[str] = set()
-        if self.zip is not None:
+        if self.path.is_file():
+            self.zip = self._open_zip(zipfile)
             names: list[str] = []
             seen: set[str] = set()
             for info in self.zip.infolist():
@@ -1388,13 +1407,39 @@ class BundleFiles:
         else:
             root = self.path.resolve()
             names = []
-            for p in sorted(root.rglob("*")):
-                if p.is_symlink():
-                    self.problems.append(f"{p.relative_to(root)} is a symbolic link, not a file")
-                elif p.is_file():
-                    names.append(str(p.relative_to(root)))
+            try:
+                for p in sorted(root.rglob("*")):
+                    if p.is_symlink():
+                        self.problems.append(f"{p.relative_to(root)} is a symbolic link, not a file")
+                    elif p.is_file():
+                        names.append(str(p.relative_to(root)))
+            except RecursionError:
+                raise BundleUnreadable(f"{self.path}: its folders nest too deeply to read") from None
             self._names = names
         self._readable = set(self._names) - unreadable
+
+    def _open_zip(self, zipfile):
+        """The zip, after its central directory was measured against the limits."""
+        try:
+            archive = zipfile.ZipFile(self.path)
+        except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, ValueError) as exc:
+            raise BundleUnreadable(f"{self.path}: not a readable zip ({exc})") from None
+        infos = archive.infolist()
+        stored = max(self.path.stat().st_size, 1)
+        declared = sum(info.file_size for info in infos)
+        odd = next((i for i in infos if i.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED)), None)
+        problem = None
+        if len(infos) > self.ZIP_MAX_MEMBERS:
+            problem = f"holds {len(infos)} members, more than {self.ZIP_MAX_MEMBERS}"
+        elif odd is not None:
+            problem = f"{odd.filename} uses compression method {odd.compress_type}; a bundle uses stored or deflate only"
+        elif declared > max(self.ZIP_RATIO_FLOOR, self.ZIP_MAX_RATIO * stored):
+            problem = (f"its members declare {declared} bytes from {stored} bytes of zip, "
+                       f"more than {self.ZIP_MAX_RATIO} fold: a zip bomb")
+        if problem is not None:
+            archive.close()
+            raise BundleUnreadable(f"{self.path}: {problem}; it was not unpacked")
+        return archive
 
     def names(self) -> list[str]:
         """Every file in the bundle, as relative names."""
@@ -1402,18 +1447,31 @@ class BundleFiles:
 
     def read(self, name: str) -> bytes | None:
         """A file's bytes, or None when it is absent, a link, or its name would leave the bundle."""
+        import zipfile
+        import zlib
+
         if name.startswith(("/", "\\")) or ".." in name.split("/") or name not in self._readable:
             return None
-        if self.zip is not None:
-            import zipfile
-            import zlib
+        if self.zip is None:
+            return (self.path / name).read_bytes()
+        try:
+            return self.zip.read(name)  # stops at the declared size, then checks the CRC
+        except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError, ValueError) as exc:
+            raise BundleUnreadable(f"{self.path}: member {name} is damaged ({exc})") from None
 
-            try:
-                return self.zip.read(name)
-            except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, OSError, ValueError) as exc:
-                self.damaged.append(f"{name}: {exc}")
-                return None
-        return (self.path / name).read_bytes()
+    @staticmethod
+    def is_zip(path: str) -> bool:
+        """True when `path` is, or claims to be, a zip (its name, its first bytes or its end):
+        a damaged zip is then reported as such, not as a foreign ledger file."""
+        import pathlib
+        import zipfile
+
+        p = pathlib.Path(path)
+        if not p.is_file():
+            return False
+        with open(p, "rb") as fh:
+            head = fh.read(4)
+        return p.suffix.lower() == ".zip" or head == b"PK\x03\x04" or zipfile.is_zipfile(p)
 
 
 BUNDLE_CHUNK = 1 << 12  # lines per task; a power of two, so a full chunk of a complete bundle is one Merkle node
@@ -1616,9 +1674,7 @@ def verify_bundle(
         if name in (ENTRIES, ROWS, CITED, CITED_ROWS):
             kept[name] = data  # read (and for a zip, inflated) once
         if data is None:
-            why = next((d for d in files.damaged if d.startswith(f"{name}: ")), None)
-            report.faults.append(Fault("bundle_file_mismatch", None, f"{name} is damaged ({why})" if why
-                                       else f"{name} is listed in the manifest but missing"))
+            report.faults.append(Fault("bundle_file_mismatch", None, f"{name} is listed in the manifest but missing"))
         elif hashlib.sha256(data).hexdigest() != digest:
             report.faults.append(Fault("bundle_file_mismatch", None, f"{name} differs from the manifest's hash"))
 
@@ -1829,14 +1885,24 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", action="store_true")
     a = ap.parse_args(argv)
     target = pathlib.Path(a.target)
-    trusted = pathlib.Path(a.trusted_checkpoint).read_bytes() if a.trusted_checkpoint else None
     if not target.exists():
         print(f"verifier: no such file or folder: {target}", file=sys.stderr)
         return 2
-    with open(target, "rb") if target.is_file() else open(os.devnull, "rb") as fh:
-        is_db = fh.read(16) == b"SQLite format 3\x00"
-    fn = verify_ledger if is_db else verify_bundle
-    report = fn(str(target), trusted_checkpoint=trusted, ledger_vkey=a.ledger_key, jobs=max(1, a.jobs))
+    try:
+        trusted = pathlib.Path(a.trusted_checkpoint).read_bytes() if a.trusted_checkpoint else None
+        with open(target, "rb") if target.is_file() else open(os.devnull, "rb") as fh:
+            is_db = fh.read(16) == b"SQLite format 3\x00"
+        fn = verify_ledger if is_db else verify_bundle
+        report = fn(str(target), trusted_checkpoint=trusted, ledger_vkey=a.ledger_key, jobs=max(1, a.jobs))
+    except BundleUnreadable as exc:
+        print(f"verifier: could not verify: {exc}", file=sys.stderr)
+        return 2
+    except RecursionError:
+        print(f"verifier: could not verify {target}: a file in it nests too deeply to read", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"verifier: could not verify {target}: {exc}", file=sys.stderr)
+        return 2
     if a.json:
         print(json.dumps(report.to_json(), indent=2, sort_keys=True))
     else:

@@ -13,10 +13,11 @@ import click
 from adapters.errors import EvidenceError
 from ledger.keys import KeyStoreError
 from ledger.store import LedgerBusy, LedgerError, Refused
+from ledger.verifier import BundleUnreadable
 
 from ..orgconfig.issues import ConfigError
 from ..errors import EXIT_BUSY, EXIT_CODES, EXIT_REFUSED, EXIT_USAGE, GoosetermError
-from ..settings import Settings
+from ..settings import Settings, read_passphrase_file
 from .params import Seconds
 from ..workspace import Workspace, prompt_passphrase
 
@@ -87,7 +88,7 @@ class GoosetermGroup(click.Group):
             _fail(str(exc), EXIT_BUSY)
         except Refused as exc:
             _fail(str(exc), EXIT_REFUSED)
-        except (LedgerError, KeyStoreError, EvidenceError, ConfigError) as exc:
+        except (LedgerError, KeyStoreError, EvidenceError, ConfigError, BundleUnreadable) as exc:
             _fail(str(exc), EXIT_USAGE)
         except sqlite3.DatabaseError as exc:  # a page damaged after the ledger opened fine
             _fail(f"the ledger file cannot be read ({exc}); run `gooseterm verify` and restore from a backup", EXIT_USAGE)
@@ -110,8 +111,8 @@ def _fail(message: str, code: int) -> None:
 @click.option("--config", type=click.Path(path_type=Path), help="Organisation config folder [env GOOSETERM_CONFIG].")
 @click.option("--as", "as_key", metavar="NAME", help="Sign as this key [env GOOSETERM_KEY].")
 @click.option(
-    "--passphrase-file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="Read the passphrase of a sealed key from this file [env GOOSETERM_PASSPHRASE].",
+    "--passphrase-file", type=click.Path(dir_okay=False, path_type=Path),
+    help="Read the passphrase of a sealed key from this file, mode 600 [env GOOSETERM_PASSPHRASE_FILE].",
 )
 @dashboard_options
 @click.version_option(package_name="gooseterm")
@@ -125,8 +126,9 @@ def main(ctx: click.Context, ledger: Path | None, config: Path | None, as_key: s
     """
     settings = Settings()
     overrides = {"ledger": ledger, "config": config, "key": as_key}
+    passphrase_file = passphrase_file or settings.passphrase_file
     if passphrase_file:
-        overrides["passphrase"] = passphrase_file.read_text().rstrip("\n")
+        overrides["passphrase"] = read_passphrase_file(passphrase_file)
     settings = settings.model_copy(update={k: v for k, v in overrides.items() if v is not None})
     ctx.obj = Context(Workspace(settings, ask=prompt_passphrase))
     if ctx.invoked_subcommand is None:

@@ -8,7 +8,6 @@ import hashlib
 import json
 import os
 import sys
-import zipfile
 from pathlib import Path
 
 import click
@@ -16,10 +15,11 @@ import click
 from adapters.documents import JsonNumberError, strict_loads
 from exports.archive import verify_archives
 from ledger.store import KEY_ADDED, KEY_REVOKED, Draft, Ledger, PartialAppend
-from ledger.verifier import FAULT_CLASSES, NoteError, parse_checkpoint, parse_vkey, split_note, verify_bundle
+from ledger.verifier import FAULT_CLASSES, BundleFiles, NoteError, parse_checkpoint, parse_vkey, split_note, verify_bundle
 
 from ..errors import EXIT_REFUSED, GoosetermError, Refusal
 from ..kinds import check_appendable
+from ..orgconfig.fields import check_service_name
 from ..projections import verify_ledger_state
 from ..verification_record import record_verification
 from . import Context, emit, json_option, main, pass_ctx, read_input
@@ -37,7 +37,8 @@ def _b64(b: bytes) -> str:
 @main.command()
 @click.option("--origin", default="gooseterm.local/ledger", show_default=True, help="The ledger's origin line (names its checkpoints).")
 @click.option("--name", default=None, help="Your key's name (default: your login name).")
-@click.option("--seal", is_flag=True, help="Seal your key with a passphrase (asked on the terminal, or --passphrase-file).")
+@click.option("--seal", is_flag=True,
+              help="Seal your key and the ledger key with one passphrase (asked on the terminal, or --passphrase-file).")
 @json_option
 @pass_ctx
 def init(ctx: Context, origin: str, name: str | None, seal: bool, as_json: bool):
@@ -50,11 +51,11 @@ def init(ctx: Context, origin: str, name: str | None, seal: bool, as_json: bool)
     store = ctx.workspace.keystore
     passphrase = None
     if seal:
-        passphrase = s.passphrase or (getpass.getpass(f"new passphrase for {name}: ") if os.isatty(0) else None)
+        passphrase = s.passphrase or (getpass.getpass(f"new passphrase for {name} and the ledger key: ") if os.isatty(0) else None)
         if not passphrase:
             raise GoosetermError("--seal needs a passphrase: use --passphrase-file or a terminal")
-    me = store.load(name, passphrase) if name in store.names() else store.create(name, passphrase)
-    ledger_signer = store.load(origin) if origin in store.names() else store.create(origin)
+    me = ctx.workspace.load_key(name) if name in store.names() else store.create(name, passphrase)
+    ledger_signer = ctx.workspace.load_key(origin) if origin in store.names() else store.create(origin, passphrase)
     ledger = Ledger.create(path, origin, ledger_signer, [(me.vkey, ["admin", "approver"])])
     s.remember_identity(name)
     data = {"ledger": str(path), "origin": origin, "ledger_key": ledger_signer.vkey, "admin_key": me.vkey, "size": ledger.size()}
@@ -182,6 +183,11 @@ def append(ctx: Context, kind: str, service: str | None, payload: str | None, pa
     reason = check_appendable(kind)
     if reason:
         raise GoosetermError(reason)
+    if service is not None:
+        try:
+            check_service_name(service)
+        except ValueError as exc:
+            raise GoosetermError(f"--service: {exc}") from None
     if payload_jsonl is not None:
         _append_jsonl(ctx, kind, service, payload_jsonl, resume, batch_size, as_json)
         return
@@ -379,17 +385,21 @@ def verify(ctx: Context, target: Path | None, trusted_checkpoint: Path | None, l
             bar.length = max(total, 1)
             bar.update(done - bar.pos)
 
-    check = verify_bundle if path.is_dir() or zipfile.is_zipfile(path) else verify_ledger_state
+    check = verify_bundle if path.is_dir() or BundleFiles.is_zip(str(path)) else verify_ledger_state
     try:
         report = check(str(path), trusted_checkpoint=trusted, ledger_vkey=ledger_vkey, jobs=jobs, progress=progress)
     except (OSError, NoteError) as exc:
         raise GoosetermError(f"could not verify {path}: {exc}") from None
+    except RecursionError:
+        raise GoosetermError(f"could not verify {path}: a file in it nests too deeply to read") from None
     finally:
         if bar is not None:
             bar.__exit__(None, None, None)
     if archives:
         verify_archives(report, path, list(archives), ledger_vkey)
-    record_verification(ctx.settings, path, report)
+    unrecorded = record_verification(ctx.settings, path, report)
+    if unrecorded:
+        click.echo(f"gooseterm: note: {unrecorded}", err=True)
 
     def text() -> str:
         head = f"{path}: {'VALID' if report.ok else 'INVALID'}  size {report.size}  checkpoints {report.checkpoints_checked}  blobs {report.blobs_checked} (+{report.blobs_archived} archived)"

@@ -26,7 +26,8 @@ MAX_DURATION = timedelta(days=100 * 366)
 _UNIT_SECONDS = (("w", 604800), ("d", 86400), ("h", 3600), ("m", 60), ("s", 1))
 
 
-def _service_name(value: str) -> str:
+def check_service_name(value: str) -> str:
+    """`value` if it is a valid service name, else ValueError saying what one looks like."""
     if not _DNS_LABEL.fullmatch(value):
         raise ValueError(
             f"'{value}' is not a valid service name: use 1-63 lowercase letters, digits and '-', "
@@ -124,7 +125,7 @@ def format_duration(value: timedelta) -> str:
     return "".join(parts) or "0s"
 
 
-ServiceName = Annotated[str, AfterValidator(_service_name)]
+ServiceName = Annotated[str, AfterValidator(check_service_name)]
 """A service's name: a DNS label, so it can be a Kubernetes label value and a file name."""
 Identifier = Annotated[str, AfterValidator(_identifier)]
 """A name of a state, gate, rule, runbook, group or role."""

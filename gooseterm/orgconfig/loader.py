@@ -13,6 +13,9 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from adapters.errors import EvidenceError
+from adapters.files import read_inside
+
 from gooseterm.orgconfig.config import (
     APPROVALS_FILE,
     ORG_FILE,
@@ -116,11 +119,16 @@ def render_service_template(
     back to the bundled template when the org has none. Raises ConfigError if the result is
     not a valid service file, e.g. because NAME is not a valid service name.
     """
-    template_path = Path(config_dir) / SERVICE_TEMPLATE
-    if not template_path.is_file():
-        template_path = bundled_config_dir() / SERVICE_TEMPLATE
+    folder = Path(config_dir)
+    if not (folder / SERVICE_TEMPLATE).is_file():
+        folder = bundled_config_dir()
+    template_path = folder / SERVICE_TEMPLATE
+    issues: list[ConfigIssue] = []
+    template = _read_text(folder, template_path, issues)
+    if template is None:
+        raise ConfigError(issues)
     try:
-        text = Template(template_path.read_text(encoding="utf-8")).substitute(
+        text = Template(template).substitute(
             name=name,
             owner=", ".join(json.dumps(owner) for owner in owners),
             description=json.dumps(description),
@@ -147,14 +155,12 @@ def _load_file(
 ) -> tuple[YamlDocument | None, Any]:
     """Parse and validate one file, appending its problems; the section is None if any."""
     file = root / relative
-    try:
-        text = file.read_text(encoding="utf-8")
-    except FileNotFoundError:
+    if not file.exists() and not file.is_symlink():
         message = f"missing; start from the example in {bundled_config_dir() / relative}"
         issues.append(ConfigIssue(file, None, None, "", message))
         return None, None
-    except (UnicodeDecodeError, OSError) as exc:
-        issues.append(ConfigIssue(file, None, None, "", f"cannot read: {exc}"))
+    text = _read_text(root, file, issues)
+    if text is None:
         return None, None
     try:
         document = parse_yaml(text, file)
@@ -166,6 +172,19 @@ def _load_file(
     except ConfigError as exc:
         issues += exc.issues
         return document, None
+
+
+def _read_text(root: Path, file: Path, issues: list[ConfigIssue]) -> str | None:
+    """A config file's text, or None with the issue appended. Read as evidence is (adapters.files):
+    a link out of the config folder, a device or an oversized file is refused unread, so no
+    error can quote what it points at."""
+    try:
+        return read_inside(file, root).decode("utf-8")
+    except EvidenceError as exc:
+        issues.append(ConfigIssue(file, None, None, "", f"{exc.problem}; {exc.hint}" if exc.hint else exc.problem))
+    except UnicodeDecodeError as exc:
+        issues.append(ConfigIssue(file, None, None, "", f"cannot read: {exc}"))
+    return None
 
 
 def _load_services(

@@ -90,6 +90,9 @@ class LiveSource(SourceModel):
     retries: Retries = 3
     """Tries per request (the first included), with exponential backoff between them."""
     circuit_breaker: CircuitBreaker = CircuitBreaker()
+    allow_insecure_http: Annotated[bool, Strict()] = False
+    """Send the token over a plain http:// URL too; without it gooseterm refuses (GOOSETERM_ALLOW_INSECURE_HTTP=1
+    opts in for every source)."""
 
 
 class PrometheusSource(LiveSource):

@@ -9,6 +9,7 @@ from typing import Any
 
 import yaml
 
+from adapters.documents import YamlTooLarge, check_yaml_node
 from adapters.numbers import MAX_DIGITS
 from gooseterm.orgconfig.issues import ConfigError, ConfigIssue, Loc, format_field
 
@@ -75,10 +76,13 @@ def parse_yaml(text: str, file: Path) -> YamlDocument:
         marks: dict[Loc, tuple[int, int]] = {(): (1, 1)}
         duplicates: list[ConfigIssue] = []
         if node is not None:
+            check_yaml_node(node)
             # Walk before constructing: construction flattens `<<` merges into the node, which
             # would make an overridden merged key look like a duplicate.
             _walk(node, (), marks, duplicates, file, set())
         data = loader.construct_document(node) if node is not None else None
+    except YamlTooLarge as exc:
+        raise ConfigError([ConfigIssue(file, None, None, "", str(exc))]) from None
     except yaml.MarkedYAMLError as exc:
         raise ConfigError([_syntax_issue(file, exc)]) from None
     except yaml.reader.ReaderError as exc:  # a character YAML forbids, e.g. a control character

@@ -86,7 +86,8 @@ def github_config(root: Path, api_url: str, **extra: object) -> Path:
     org = yaml.safe_load((config / "org.yaml").read_text())
     org.pop("mesh", None)  # the example's mesh section names the example services
     org.setdefault("evidence_sources", {})["github"] = {"api_url": api_url, "repository": "octo-org/${service}", "workflow": "build.yml",
-                                         "branch": "master", "token_env": "GITHUB_TOKEN", "timeout": "2s", **extra}
+                                         "branch": "master", "token_env": "GITHUB_TOKEN", "timeout": "2s",
+                                         "allow_insecure_http": True, **extra}  # the test server is on 127.0.0.1
     (config / "org.yaml").write_text(yaml.safe_dump(org, sort_keys=False))
     return config
 

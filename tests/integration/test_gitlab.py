@@ -66,7 +66,7 @@ def gitlab_config(root: Path, api_url: str, **extra: object) -> Path:
     org.pop("mesh", None)  # the example's mesh section names the example services
     org.setdefault("evidence_sources", {})["gitlab"] = {
         "api_url": f"{api_url}/api/v4", "project": "foo/${service}", "ref": "new-pipeline", "token_env": "GITLAB_TOKEN",
-        "timeout": "2s", "retries": 2, **extra}
+        "timeout": "2s", "retries": 2, "allow_insecure_http": True, **extra}  # the test server is on 127.0.0.1
     (config / "org.yaml").write_text(yaml.safe_dump(org, sort_keys=False))
     return config
 

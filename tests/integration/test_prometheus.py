@@ -59,7 +59,8 @@ def org_config(root: Path, url: str, slo: dict = SLO, **source: object) -> Path:
     config = write_config(root, {s: service_yaml(s) for s in SERVICES}, rules=rules)
     org = yaml.safe_load((config / "org.yaml").read_text())
     org.pop("mesh", None)  # the example's mesh section names the example services
-    org.setdefault("evidence_sources", {})["prometheus"] = {"url": url, "timeout": "2s", "retries": 2, **source}
+    org.setdefault("evidence_sources", {})["prometheus"] = {"url": url, "timeout": "2s", "retries": 2,
+                                                         "allow_insecure_http": True, **source}  # Prometheus on 127.0.0.1
     (config / "org.yaml").write_text(yaml.safe_dump(org, sort_keys=False))
     return config
 
@@ -90,7 +91,8 @@ def row(outcome, sli: str) -> dict:
 
 def client(url: str, **kw) -> PrometheusClient:
     return PrometheusClient(SourceClient("prometheus", url, timeout=kw.pop("timeout", 2.0),
-                                         retry=RetryPolicy(attempts=2, backoff=0.05), **kw))
+                                         retry=RetryPolicy(attempts=2, backoff=0.05),
+                                         allow_insecure_http=True, **kw))  # the test server is on 127.0.0.1
 
 
 # -- the adapter --------------------------------------------------------------------------------

@@ -247,6 +247,8 @@ def sealed(home: Path, tmp_path: Path) -> Path:
     gt("keys", "add", signer.vkey)
     (tmp_path / "right.txt").write_text("correct horse battery staple\n")
     (tmp_path / "wrong.txt").write_text("Tr0ub4dor&3\n")
+    for name in ("right.txt", "wrong.txt"):
+        (tmp_path / name).chmod(0o600)  # a passphrase file others may read is refused
     return tmp_path
 
 
