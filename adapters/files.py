@@ -62,7 +62,8 @@ def read_inside(path: Path, folder: Path, limit: int = MAX_EVIDENCE_BYTES) -> by
         info = os.fstat(fh.fileno())
         if not stat.S_ISREG(info.st_mode):
             raise EvidenceError("not a regular file", path=str(path))
-        data = fh.read(limit + 1) if info.st_size <= limit else b""
+        # read what fstat says plus one byte (to see growth), never `limit`: read(n) reserves n bytes first
+        data = fh.read(info.st_size + 1) if info.st_size <= limit else b""
     if info.st_size > limit or len(data) > limit:
         raise EvidenceError(f"file is larger than {limit} bytes", path=str(path))
     return data

@@ -1456,7 +1456,7 @@ class BundleFiles:
             return (self.path / name).read_bytes()
         try:
             return self.zip.read(name)  # stops at the declared size, then checks the CRC
-        except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError, ValueError) as exc:
+        except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError, ValueError, OSError) as exc:
             raise BundleUnreadable(f"{self.path}: member {name} is damaged ({exc})") from None
 
     @staticmethod
