@@ -6,7 +6,7 @@
 #
 # Result: $GOOSETERM_K8S_CACHE/<source version>-r<RECIPE>/bin/kube-apiserver (~110 MB), with
 # $GOOSETERM_K8S_CACHE/current pointing at it (default ~/.cache/gooseterm/k8s). With it present
-# this is a no-op that returns at once. A cold build compiles ~2,000 Go packages: see
+# this is a no-op that returns at once. A cold build compiles ~1,560 Go packages: see
 # BUILD_ESTIMATE below and docs/PERFORMANCE.md for the measured times; ~1.3 GB RAM and ~2.5 GB of
 # temporary disk, removed afterwards. It prints a progress line every 30 s.
 #
@@ -20,8 +20,8 @@ CACHE=$GOOSETERM_K8S_CACHE
 RECIPE=2   # bump when the built binary changes, so caches built the old way are rebuilt
 REFLECT2=/usr/share/gocode/src/github.com/modern-go/reflect2
 BUILD_TOOLS=(golang-go golang-github-modern-go-reflect2-dev make rsync)
-BUILD_ESTIMATE="about 5 minutes on 2 idle cores, up to 15 when the machine is busy"
-PACKAGES_EXPECTED=2050   # Go packages `go install -v` lists for cmd/kube-apiserver 1.20.2 (measured)
+BUILD_ESTIMATE="about 6 CPU-minutes: 3 to 4 minutes on 2 idle cores, 5 to 15 when the machine is busy"
+PACKAGES_EXPECTED=1560   # Go packages `go install -v` lists for cmd/kube-apiserver 1.20.2 (measured)
 PROGRESS_EVERY=${GOOSETERM_PROGRESS_EVERY:-30}
 
 have_cache() {
