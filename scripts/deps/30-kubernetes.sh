@@ -11,15 +11,17 @@
 # temporary disk, removed afterwards. It prints a progress line every 30 s.
 #
 # What it changes on the system: apt-installs the build tools golang-go (Go 1.19), golang-github-
-# modern-go-reflect2-dev, make and rsync (no services, no users). The source package is fetched with
-# a private apt state under $GOOSETERM_CACHE/apt: nothing is added to /etc/apt.
+# modern-go-reflect2-dev and make (no services, no users). Not rsync, which the build calls once:
+# Debian's rsync package enables its daemon's init script (/etc/rc*.d/S01rsync), so a two-line shim
+# stands in for it. The source package is fetched with a private apt state under
+# $GOOSETERM_CACHE/apt: nothing is added to /etc/apt.
 set -euo pipefail
 . "$(dirname "$0")/../lib.sh"
 STEP=30-kubernetes
 CACHE=$GOOSETERM_K8S_CACHE
 RECIPE=2   # bump when the built binary changes, so caches built the old way are rebuilt
 REFLECT2=/usr/share/gocode/src/github.com/modern-go/reflect2
-BUILD_TOOLS=(golang-go golang-github-modern-go-reflect2-dev make rsync)
+BUILD_TOOLS=(golang-go golang-github-modern-go-reflect2-dev make)
 BUILD_ESTIMATE="about 6 CPU-minutes: 3 to 4 minutes on 2 idle cores, 5 to 15 when the machine is busy"
 PACKAGES_EXPECTED=1560   # Go packages `go install -v` lists for cmd/kube-apiserver 1.20.2 (measured)
 PROGRESS_EVERY=${GOOSETERM_PROGRESS_EVERY:-30}
@@ -111,9 +113,18 @@ cp "$REFLECT2"/*.go "$REFLECT2"/*.s "$vendored"/
 # `-v` lists each package as it is compiled (for the progress lines); Go compiles up to one package
 # per core (-p defaults to the number of CPUs). GOFLAGS stays empty: hack/lib/golang.sh would read
 # anything in it as build tags.
+mkdir -p "$WORK/shims"
+cat >"$WORK/shims/rsync" <<'SHIM'
+#!/bin/sh
+# hack/lib/golang.sh copies each built binary with `rsync -pc FILE DIR`: cp -p does that here.
+[ "$#" -eq 3 ] && [ "$1" = "-pc" ] || { echo "rsync shim: unexpected arguments: $*" >&2; exit 1; }
+exec cp -p "$2" "$3/"
+SHIM
+chmod +x "$WORK/shims/rsync"
 build() {
   set -euo pipefail
   cd "$srcdir"
+  export PATH="$WORK/shims:$PATH"
   export GOPROXY=off GOFLAGS= GO111MODULE=on CGO_ENABLED=0 GOCACHE="$WORK/gocache" KUBE_GIT_VERSION_FILE="$WORK/version.env"
   echo "+++ gooseterm: generating pkg/generated/openapi (make gen_openapi)"
   make gen_openapi
