@@ -7,7 +7,7 @@
 # Result: $GOOSETERM_K8S_CACHE/<source version>-r<RECIPE>/bin/kube-apiserver (~110 MB), with
 # $GOOSETERM_K8S_CACHE/current pointing at it (default ~/.cache/gooseterm/k8s). With it present
 # this is a no-op that returns at once. A cold build compiles ~1,560 Go packages: see
-# BUILD_ESTIMATE below and docs/PERFORMANCE.md for the measured times; ~1.3 GB RAM and ~2.5 GB of
+# BUILD_ESTIMATE below and docs/PERFORMANCE.md for the measured times; ~1.3 GB RAM and ~2 GB of
 # temporary disk, removed afterwards. It prints a progress line every 30 s.
 #
 # What it changes on the system: apt-installs the build tools golang-go (Go 1.19), golang-github-
@@ -22,7 +22,7 @@ CACHE=$GOOSETERM_K8S_CACHE
 RECIPE=2   # bump when the built binary changes, so caches built the old way are rebuilt
 REFLECT2=/usr/share/gocode/src/github.com/modern-go/reflect2
 BUILD_TOOLS=(golang-go golang-github-modern-go-reflect2-dev make)
-BUILD_ESTIMATE="about 6 CPU-minutes: 3 to 4 minutes on 2 idle cores, 5 to 15 when the machine is busy"
+BUILD_ESTIMATE="about 6 CPU-minutes: 5 to 10 minutes on 2 shared cores (docs/PERFORMANCE.md), less on idle ones"
 PACKAGES_EXPECTED=1560   # Go packages `go install -v` lists for cmd/kube-apiserver 1.20.2 (measured)
 PROGRESS_EVERY=${GOOSETERM_PROGRESS_EVERY:-30}
 
@@ -49,6 +49,7 @@ WORK=$(mktemp -d "$CACHE/build.XXXXXX")
 pid=
 cleanup() {
   if [ -n "$pid" ]; then kill -- "-$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; fi
+  [ ! -d "$WORK/gocache" ] || say $STEP "removing the build folder $WORK (sources and Go cache, about 2 GB)"
   rm -rf "$WORK"
 }
 trap cleanup EXIT
