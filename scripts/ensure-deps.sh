@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what the test suites need beyond the Python venv, on a fresh Debian machine (as root):
-#   10-apt.sh         tmux and openssl, apt-installed (tools: no services, no users)
+#   10-apt.sh         tmux, openssl and xxd, apt-installed (tools: no services, no users)
 #   20-servers.sh     prometheus, promtool and etcd: Debian's packages unpacked into the cache, not installed
 #   30-kubernetes.sh  kube-apiserver built from Debian's source package into the cache (build tools apt-installed)
 # Everything else goes under GOOSETERM_CACHE (default ~/.cache/gooseterm; see scripts/lib.sh and the
