@@ -3,8 +3,8 @@ each beside the floor under it.
 
     .venv/bin/python bench/export_bench.py [--entries N] [--quick]
 
-(a) The ledger. bench/ledger_bench.py caches bench/out/ledger-{N}.db (evidence entries, its keys
-    from fixed seeds); when present it is copied (SQLite backup API) to bench/out/export-ledger-{N}.db
+(a) The ledger. bench/ledger_bench.py caches $GOOSETERM_CACHE/bench/ledger-{N}.db (evidence entries, its keys
+    from fixed seeds); when present it is copied (SQLite backup API) to $GOOSETERM_CACHE/bench/export-ledger-{N}.db
     once, since an export adds a checkpoint to the ledger it reads. Otherwise that file is built
     with Ledger.append_many of custom.* entries. Either way it is cached.
 (b) Export: build_bundle + write_bundle, to a folder and to a zip. Floor: a raw sequential read of
@@ -13,7 +13,7 @@ each beside the floor under it.
 (c) Verify: verify_bundle(jobs=2) of the folder and of the zip. Floor: a raw crypto_sign_open loop
     over each row's two signatures (its statement's and the ledger key's row signature), measured
     on one core over a sample and scaled to every row on two cores.
-It prints a table and writes bench/out/export_bench.json. Goals (issue 7): export < 60 s and verify
+It prints a table and writes $GOOSETERM_CACHE/bench/export_bench.json. Goals (issue 7): export < 60 s and verify
 < 60 s for 1,000,000 entries on this 2-core machine. `--quick` runs 20,000 entries to check the
 script itself; its numbers are not the ones to quote.
 """
@@ -40,7 +40,7 @@ from ledger import verifier
 from ledger.signing import Signer
 from ledger.store import Draft, Ledger
 
-OUT = Path(__file__).resolve().parent / "out"
+from benchdir import OUT
 # bench/ledger_bench.py's keys (fixed seeds), so its cached ledger can be exported here.
 LEDGER_KEY = Signer("ledger.bench", bytes([11]) * 32)
 ADMIN = Signer("admin.bench", bytes([12]) * 32)
@@ -162,7 +162,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--quick", action="store_true")
     args = parser.parse_args(argv)
     n = args.entries or (20_000 if args.quick else 1_000_000)
-    OUT.mkdir(exist_ok=True)
+    OUT.mkdir(parents=True, exist_ok=True)
     work = OUT / "export-work"
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir()
@@ -173,7 +173,7 @@ def main(argv: list[str]) -> int:
         with Ledger.open(path, signer=LEDGER_KEY) as ledger:
             ledger.checkpoint()  # what an export adds first, outside the timings
             size = ledger.size()
-        result["ledger"] = {"path": str(path.relative_to(OUT.parent.parent)), "entries": size, "source": origin_note,
+        result["ledger"] = {"path": str(path), "entries": size, "source": origin_note,
                             "file_bytes": path.stat().st_size}
 
         log(f"(b) floor: read {size:,} rows and write the same bytes (load {load()})")
@@ -225,7 +225,7 @@ def main(argv: list[str]) -> int:
         print(f"{row['measure']:<32} {row['wall_s']:>7.1f} {row['cpu_s']:>7.1f} {fw:>7} {fc:>7}  {row['goal']:<8} {row['verdict']}")
     name = "export_bench_quick.json" if args.quick else "export_bench.json"
     (OUT / name).write_text(json.dumps(result, indent=2) + "\n")
-    log(f"wrote bench/out/{name}")
+    log(f"wrote {OUT / name}")
     return 0
 
 

@@ -14,7 +14,7 @@
     evidence files (4 per service) with gooseterm's own parsers, nothing else.
 
 Medians of --runs runs (5 for planning; each request run on a fresh copy of the prepared ledger).
-Prints a table and writes bench/out/gates_bench.json.
+Prints a table and writes $GOOSETERM_CACHE/bench/gates_bench.json.
 """
 
 from __future__ import annotations
@@ -58,7 +58,7 @@ from gooseterm.resolver import DependencyGraph
 from ledger.keys import KeyStore
 from ledger.store import Ledger
 
-OUT = ROOT / "bench" / "out"
+from benchdir import OUT  # noqa: E402
 LIKE = "service-b"  # whose example evidence passes every gate of sandbox -> compliance_ready
 PLATFORM = 5
 GOALS = {"planning_s": 1.0, "wave_gates_s": 2.0}

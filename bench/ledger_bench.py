@@ -9,9 +9,9 @@ One run measures, on this machine:
   (c) verification: a raw crypto_sign_open loop (2 per row, one core) beside `verify_ledger`
       with jobs=1 and jobs=2;
   (d) a large ledger (1,000,000 entries by default; built once with append_many and cached
-      under bench/out/) verified end to end with jobs=2;
+      under $GOOSETERM_CACHE/bench/) verified end to end with jobs=2;
   (e) inclusion proofs from that ledger: `Ledger.inclusion_proof` + `verify_inclusion`.
-It prints a table and writes bench/out/ledger_bench.json. `--quick` runs small sizes (about a
+It prints a table and writes $GOOSETERM_CACHE/bench/ledger_bench.json. `--quick` runs small sizes (about a
 minute) to check the script itself; its numbers are not the ones to quote.
 """
 
@@ -41,7 +41,7 @@ from ledger.schema import DDL
 from ledger.signing import Signer
 from ledger.store import Draft, Ledger
 
-OUT = Path(__file__).resolve().parent / "out"
+from benchdir import OUT
 ORIGIN = "bench.gooseterm.example/ledger"
 LEDGER_KEY = Signer("ledger.bench", bytes([11]) * 32)
 ADMIN = Signer("admin.bench", bytes([12]) * 32)

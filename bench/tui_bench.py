@@ -5,14 +5,14 @@ dependency graph of 1,000 services.
 
 (a) first frame: the app (headless, 120x40) from start to its first paint, and to the Overview
     showing the ledger's data (the snapshot worker reads projections only); on the million-entry
-    ledger the ledger benchmark built (bench/out/ledger-1000000.db, read-only, with the example
+    ledger the ledger benchmark built ($GOOSETERM_CACHE/bench/ledger-1000000.db, read-only, with the example
     org's config), else on one this script builds once: the demo plus custom.* entries;
 (b) screen switches: each mode from the key press to its next paint, the first visit (the screen
     is composed) and later ones;
 (c) graph of N services (default 1,000; a random DAG, 3 dependencies each on average):
     graphview.view() (the layers), the Graph screen's first paint, and moving the cursor to
     the next service (the highlight of its edges redrawn).
-It prints a table and writes bench/out/tui_bench.json. Timings are medians of --runs runs.
+It prints a table and writes $GOOSETERM_CACHE/bench/tui_bench.json. Timings are medians of --runs runs.
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ from gooseterm.workspace import Workspace  # noqa: E402
 from ledger.keys import KeyStore  # noqa: E402
 from ledger.store import Draft, Ledger  # noqa: E402
 
-OUT = REPO / "bench" / "out"
+from benchdir import OUT  # noqa: E402
 BIG = OUT / "ledger-1000000.db"
 OWN_BIG = OUT / "tui-demo-1m"
 SIZE = (120, 40)
@@ -250,7 +250,7 @@ def main() -> None:
                         "layout_s": median(layout), "screen_first_paint_s": median([s[0] for s in screen]),
                         "cursor_move_s": median([s[1] for s in screen]), "tree_roots": screen[0][2]}
 
-    OUT.mkdir(exist_ok=True)
+    OUT.mkdir(parents=True, exist_ok=True)
     (OUT / "tui_bench.json").write_text(json.dumps(results, indent=2) + "\n")
     ff, sw, g = results["first_frame"], results["switch"], results["graph"]
     rows = [

@@ -1,11 +1,8 @@
 #!/usr/bin/env bash
-# Debian packages the tests use: tmux (end-to-end dashboard tests in a real terminal).
+# Debian tools the tests run, apt-installed (none ships a service or adds a user): tmux (the
+# end-to-end dashboard tests drive gooseterm in a real terminal), openssl (the Kubernetes tests'
+# certificates; VERIFY.md's OpenSSL-only path) and xxd (that path too). Without them those tests
+# would skip, so CI installs them.
 set -euo pipefail
-need=()
-for pkg in tmux; do
-  dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
-done
-[ ${#need[@]} -eq 0 ] && exit 0
-export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq
-apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+. "$(dirname "$0")/../lib.sh"
+apt_install 10-apt tmux openssl xxd

@@ -4,7 +4,8 @@
 TSDB blocks with `promtool tsdb create-blocks-from openmetrics`, and starts `prometheus` on a free
 loopback port with its own data folder, scraping a local exporter (prometheus-client, in this
 process) every second for one live series. It waits for /-/ready and returns a handle whose
-`stop()` ends the server. scripts/deps/20-prometheus.sh installs the package.
+`stop()` ends the server. scripts/deps/20-servers.sh unpacks Debian's package into the cache
+(~/.cache/gooseterm/debs, linked from ~/.cache/gooseterm/bin); tests/helpers/deps.py finds it.
 
 The series (goose_latency_p99_ms and goose_error_ratio, by `service`):
 - fast:    latency ~200, errors 0.001     passes `<= 600`
@@ -18,7 +19,6 @@ The series (goose_latency_p99_ms and goose_error_ratio, by `service`):
 from __future__ import annotations
 
 import math
-import shutil
 import socket
 import subprocess
 import time
@@ -27,6 +27,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
+from helpers.deps import binary
 from prometheus_client import CollectorRegistry, Gauge, start_http_server
 
 HISTORY = timedelta(hours=6)
@@ -120,16 +121,14 @@ def _wait_ready(url: str, process: subprocess.Popen, log: Path, timeout: float =
 
 def start_prometheus(folder: Path, *, basic_auth: bool = False, backfill: bool = True) -> PrometheusServer:
     """Backfill history, start the server on a free loopback port, and wait until it is ready."""
-    for tool in ("prometheus", "promtool"):
-        if shutil.which(tool) is None:
-            raise RuntimeError(f"{tool} is not installed: run scripts/deps/20-prometheus.sh (Debian package prometheus)")
+    prometheus, promtool = binary("prometheus"), binary("promtool")
     folder.mkdir(parents=True, exist_ok=True)
     data = folder / "data"
     end = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(minutes=1)
     if backfill:
         source = folder / "history.om"
         source.write_text(openmetrics(end))
-        subprocess.run(["promtool", "tsdb", "create-blocks-from", "openmetrics", str(source), str(data)],
+        subprocess.run([promtool, "tsdb", "create-blocks-from", "openmetrics", str(source), str(data)],
                        check=True, capture_output=True, timeout=120)
     registry = CollectorRegistry()
     live = Gauge("goose_live_latency_ms", "a live series scraped from a local exporter", ["service"], registry=registry)
@@ -142,7 +141,7 @@ def start_prometheus(folder: Path, *, basic_auth: bool = False, backfill: bool =
         "scrape_configs:\n  - job_name: exporter\n    static_configs:\n"
         f"      - targets: ['127.0.0.1:{exporter_port}']\n")
     port = free_port()
-    args = ["prometheus", f"--config.file={config}", f"--storage.tsdb.path={data}",
+    args = [prometheus, f"--config.file={config}", f"--storage.tsdb.path={data}",
             f"--web.listen-address=127.0.0.1:{port}", "--storage.tsdb.retention.time=15d"]
     if basic_auth:
         web = folder / "web.yml"

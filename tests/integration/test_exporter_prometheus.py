@@ -58,7 +58,7 @@ def prometheus(exporter: tuple[Path, str], tmp_path_factory: pytest.TempPathFact
     try:
         server = start_prometheus(tmp_path_factory.mktemp("prometheus"), backfill=False)
     except RuntimeError as exc:
-        pytest.fail(f"{exc} (scripts/deps/20-prometheus.sh installs it)")
+        pytest.fail(f"{exc} (scripts/deps/20-servers.sh unpacks it into the cache)")
     try:
         config = server.folder / "prometheus.yml"
         config.write_text(config.read_text() + f"  - job_name: gooseterm\n    static_configs:\n      - targets: ['{exporter[1]}']\n")

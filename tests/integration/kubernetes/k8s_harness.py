@@ -1,8 +1,8 @@
 """A real Kubernetes API server for the tests: etcd and kube-apiserver on 127.0.0.1, nothing else.
 
-scripts/deps/30-kubernetes.sh (run by `make test` through scripts/ensure-deps.sh) builds
-kube-apiserver from Debian's `kubernetes` source package into ~/.cache/gooseterm/k8s/ and
-installs Debian's etcd-server. This module starts both on free loopback ports with a token file
+scripts/ensure-deps.sh (run by `make test`) builds kube-apiserver from Debian's `kubernetes`
+source package into ~/.cache/gooseterm/k8s/ (30-kubernetes.sh) and unpacks Debian's etcd-server
+into ~/.cache/gooseterm/debs/ (20-servers.sh); tests/helpers/deps.py finds both. This module starts both on free loopback ports with a token file
 (an admin token in system:masters, a restricted token for 403s), a client CA (for certificate
 authentication) and RBAC, waits for /readyz, and registers Istio's security CRDs.
 
@@ -16,7 +16,6 @@ from __future__ import annotations
 import base64
 import ctypes
 import hashlib
-import os
 import signal
 import socket
 import ssl
@@ -29,10 +28,10 @@ from typing import Any
 
 import httpx
 import yaml
+from helpers.deps import KUBE_APISERVER, SETUP_HINT, binary
 from helpers.orgs import CONFIG, write_config
 
-CACHE = Path(os.environ.get("GOOSETERM_K8S_CACHE", Path.home() / ".cache" / "gooseterm" / "k8s"))
-APISERVER = CACHE / "current" / "bin" / "kube-apiserver"
+APISERVER = KUBE_APISERVER
 CRDS = Path(__file__).resolve().parents[2] / "fixtures" / "kubernetes" / "istio-security-crds.yaml"
 ADMIN_TOKEN = "gooseterm-test-admin"
 RESTRICTED_TOKEN = "gooseterm-test-restricted"
@@ -240,8 +239,12 @@ def _wait(what: str, check, timeout: float, log: Path, proc: subprocess.Popen) -
 def start(run: Path) -> Cluster:
     """Start etcd and kube-apiserver under `run` (logs, certificates, data) and wait until both serve."""
     if not APISERVER.is_file():
-        raise HarnessError(f"{APISERVER} is missing: run scripts/ensure-deps.sh (or `make test`), which builds it "
-                           "from Debian's kubernetes source package (about 4 minutes, once)")
+        raise HarnessError(f"{APISERVER} is missing: {SETUP_HINT}, building it from Debian's kubernetes "
+                           "source package once (see docs/PERFORMANCE.md for how long that takes)")
+    try:
+        etcd_bin = binary("etcd")
+    except RuntimeError as e:
+        raise HarnessError(str(e)) from None
     run.mkdir(parents=True, exist_ok=True)
     began = time.monotonic()
     _openssl("genrsa", "-out", "sa.key", "2048", cwd=run)
@@ -264,7 +267,7 @@ def start(run: Path) -> Cluster:
 
     try:
         etcd, etcd_log = launch("etcd", [
-            "etcd", "--name", "gooseterm-test", "--data-dir", str(run / "etcd"),
+            etcd_bin, "--name", "gooseterm-test", "--data-dir", str(run / "etcd"),
             "--listen-client-urls", etcd_url, "--advertise-client-urls", etcd_url,
             "--listen-peer-urls", f"http://127.0.0.1:{peer_port}",
             "--initial-advertise-peer-urls", f"http://127.0.0.1:{peer_port}",
