@@ -599,7 +599,7 @@ class TrustedKey:
     @property
     def keyid(self) -> str:
         """The DSSE keyid: name+hex(id)."""
-        return self.vkey.rsplit("+", 1)[0]
+        return "+".join(self.vkey.split("+", 2)[:2])  # name+hex(id); the base64 key after them may hold '+' too
 
     def valid_at(self, seq: int) -> bool:
         """True when the key may sign the entry at seq."""
