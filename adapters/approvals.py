@@ -12,8 +12,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from adapters.documents import load_json
-from adapters.errors import EvidenceError
+from gooseterm.adapters.documents import load_json
+from gooseterm.adapters.errors import EvidenceError
 
 
 class EnvironmentReview(BaseModel):

@@ -16,9 +16,9 @@ import zipfile
 import zlib
 from dataclasses import dataclass
 
-from adapters.documents import MAX_EVIDENCE_BYTES
-from adapters.errors import EvidenceError
-from adapters.files import kind_of
+from gooseterm.adapters.documents import MAX_EVIDENCE_BYTES
+from gooseterm.adapters.errors import EvidenceError
+from gooseterm.adapters.files import kind_of
 
 MAX_MEMBERS = 1000
 """Most entries an archive may hold."""

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from adapters.archive import ArchiveLimits, evidence_members, unpack_zip
-from adapters.errors import SourceError
+from gooseterm.adapters.archive import ArchiveLimits, evidence_members, unpack_zip
+from gooseterm.adapters.errors import SourceError
 
 
 @dataclass(frozen=True)

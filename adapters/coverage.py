@@ -8,9 +8,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from adapters.documents import load_json, load_text, load_xml
-from adapters.errors import EvidenceError
-from adapters.numbers import NumberError, json_count, whole_number
+from gooseterm.adapters.documents import load_json, load_text, load_xml
+from gooseterm.adapters.errors import EvidenceError
+from gooseterm.adapters.numbers import NumberError, json_count, whole_number
 
 CoverageFormat = Literal["cobertura", "coveragepy-json", "lcov"]
 COVERAGE_FORMATS: tuple[CoverageFormat, ...] = ("cobertura", "coveragepy-json", "lcov")

@@ -10,8 +10,8 @@ import defusedxml.ElementTree as SafeET
 import yaml
 from defusedxml import DefusedXmlException
 
-from adapters.errors import EvidenceError
-from adapters.numbers import MAX_DIGITS, NumberError, finite
+from gooseterm.adapters.errors import EvidenceError
+from gooseterm.adapters.numbers import MAX_DIGITS, NumberError, finite
 
 MAX_EVIDENCE_BYTES = 64 * 1024 * 1024
 """Largest evidence file accepted (64 MiB); bigger input is refused before any parsing."""

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from adapters.approvals import EnvironmentApprovalsFacts, parse_environment_approvals
-from adapters.coverage import CoverageFacts, parse_coverage
-from adapters.documents import MAX_EVIDENCE_BYTES, check_size
-from adapters.errors import EvidenceError
-from adapters.junit import JUnitFacts, parse_junit
-from adapters.kubefacts import KubernetesFacts, parse_kubernetes
-from adapters.meshreport import MeshFacts, parse_mesh
-from adapters.metrics import MetricsFacts, parse_metrics
-from adapters.sarif import SarifFacts, parse_sarif
-from adapters.spec import SpecFacts, parse_spec
+from gooseterm.adapters.approvals import EnvironmentApprovalsFacts, parse_environment_approvals
+from gooseterm.adapters.coverage import CoverageFacts, parse_coverage
+from gooseterm.adapters.documents import MAX_EVIDENCE_BYTES, check_size
+from gooseterm.adapters.errors import EvidenceError
+from gooseterm.adapters.junit import JUnitFacts, parse_junit
+from gooseterm.adapters.kubefacts import KubernetesFacts, parse_kubernetes
+from gooseterm.adapters.meshreport import MeshFacts, parse_mesh
+from gooseterm.adapters.metrics import MetricsFacts, parse_metrics
+from gooseterm.adapters.sarif import SarifFacts, parse_sarif
+from gooseterm.adapters.spec import SpecFacts, parse_spec
 
 __all__ = ["EVIDENCE_KINDS", "MAX_EVIDENCE_BYTES", "EvidenceFacts", "parse_evidence"]
 

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from fnmatch import fnmatch
 from pathlib import Path
 
-from adapters.documents import MAX_EVIDENCE_BYTES
-from adapters.errors import EvidenceError
+from gooseterm.adapters.documents import MAX_EVIDENCE_BYTES
+from gooseterm.adapters.errors import EvidenceError
 
 # File name patterns by evidence kind, matched case-insensitively against the file name.
 PATTERNS: dict[str, tuple[str, ...]] = {

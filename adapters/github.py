@@ -16,11 +16,11 @@ import json
 from dataclasses import dataclass
 from fnmatch import fnmatch
 
-from adapters.archive import ArchiveLimits
-from adapters.collected import Collected, Collection, from_archive, one_per_kind
-from adapters.errors import SourceError
-from adapters.http import SourceClient
-from adapters.numbers import NumberError, json_count
+from gooseterm.adapters.archive import ArchiveLimits
+from gooseterm.adapters.collected import Collected, Collection, from_archive, one_per_kind
+from gooseterm.adapters.errors import SourceError
+from gooseterm.adapters.http import SourceClient
+from gooseterm.adapters.numbers import NumberError, json_count
 
 API_VERSION = "2022-11-28"
 HEADERS = {"X-GitHub-Api-Version": API_VERSION}

@@ -14,11 +14,11 @@ from __future__ import annotations
 from fnmatch import fnmatch
 from urllib.parse import quote
 
-from adapters.archive import ArchiveLimits
-from adapters.collected import Collected, Collection, from_archive, one_per_kind
-from adapters.errors import SourceError
-from adapters.http import SourceClient
-from adapters.numbers import NumberError, json_count
+from gooseterm.adapters.archive import ArchiveLimits
+from gooseterm.adapters.collected import Collected, Collection, from_archive, one_per_kind
+from gooseterm.adapters.errors import SourceError
+from gooseterm.adapters.http import SourceClient
+from gooseterm.adapters.numbers import NumberError, json_count
 
 FINISHED = ("success", "failed", "canceled")
 

@@ -20,9 +20,9 @@ from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
-from adapters.documents import load_json
-from adapters.errors import INSECURE_HTTP_ENV, EvidenceError, SourceError, redact_secrets
-from adapters.numbers import NumberError, whole_number
+from gooseterm.adapters.documents import load_json
+from gooseterm.adapters.errors import INSECURE_HTTP_ENV, EvidenceError, SourceError, redact_secrets
+from gooseterm.adapters.numbers import NumberError, whole_number
 
 # httpx logs every request's URL at INFO; a signed download link carries its secret in the query.
 logging.getLogger("httpx").setLevel(logging.WARNING)

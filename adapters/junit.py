@@ -8,9 +8,9 @@ from xml.etree.ElementTree import Element
 
 from pydantic import BaseModel, ConfigDict
 
-from adapters.documents import load_xml
-from adapters.errors import EvidenceError
-from adapters.numbers import NumberError, decimal, whole_number
+from gooseterm.adapters.documents import load_xml
+from gooseterm.adapters.errors import EvidenceError
+from gooseterm.adapters.numbers import NumberError, decimal, whole_number
 
 MAX_LISTED_FAILURES = 20
 """How many failing cases JUnitFacts.failures lists (the counts always cover all of them)."""
@@ -88,7 +88,7 @@ def parse_junit(data: bytes, source: str | None = None) -> JUnitFacts:
 
     GitLab's pipeline test report (JSON, built from JUnit reports) is read too (adapters/testreport.py).
     """
-    from adapters.testreport import is_gitlab_test_report, parse_gitlab_test_report
+    from gooseterm.adapters.testreport import is_gitlab_test_report, parse_gitlab_test_report
 
     if is_gitlab_test_report(data):
         return parse_gitlab_test_report(data, source)

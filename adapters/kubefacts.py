@@ -16,9 +16,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from adapters.documents import load_json
-from adapters.errors import EvidenceError
-from adapters.kubernetes import (
+from gooseterm.adapters.documents import load_json
+from gooseterm.adapters.errors import EvidenceError
+from gooseterm.adapters.kubernetes import (
     AUTHORIZATION_POLICIES,
     DEPLOYMENTS,
     NAMESPACES,
@@ -29,7 +29,7 @@ from adapters.kubernetes import (
     KubeError,
     KubeNotFound,
 )
-from adapters.numbers import NumberError, json_count
+from gooseterm.adapters.numbers import NumberError, json_count
 
 SNAPSHOT_VERSION = 1
 POD_SECURITY_PREFIX = "pod-security.kubernetes.io/"

@@ -20,9 +20,9 @@ from typing import TYPE_CHECKING, Any, Self
 
 import yaml
 
-from adapters.documents import YamlTooLarge, load_json, safe_load_bounded
-from adapters.errors import INSECURE_HTTP_ENV, EvidenceError, redact_secrets
-from adapters.numbers import NumberError, whole_number
+from gooseterm.adapters.documents import YamlTooLarge, load_json, safe_load_bounded
+from gooseterm.adapters.errors import INSECURE_HTTP_ENV, EvidenceError, redact_secrets
+from gooseterm.adapters.numbers import NumberError, whole_number
 
 if TYPE_CHECKING:
     import httpx

@@ -11,8 +11,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from adapters.documents import load_json
-from adapters.errors import EvidenceError
+from gooseterm.adapters.documents import load_json
+from gooseterm.adapters.errors import EvidenceError
 
 REPORT_VERSION = 1
 _HINT = "Record it with `gooseterm mesh check`"

@@ -12,9 +12,9 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, PlainSerializer
 
-from adapters.documents import load_json
-from adapters.errors import EvidenceError
-from adapters.numbers import NumberError, decimal
+from gooseterm.adapters.documents import load_json
+from gooseterm.adapters.errors import EvidenceError
+from gooseterm.adapters.numbers import NumberError, decimal
 
 
 

@@ -19,9 +19,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from adapters.errors import SourceError
-from adapters.http import SourceClient
-from adapters.metrics import sample_value
+from gooseterm.adapters.errors import SourceError
+from gooseterm.adapters.http import SourceClient
+from gooseterm.adapters.metrics import sample_value
 
 Aggregate = Literal["avg", "min", "max", "last", "sum"]
 AGGREGATES: tuple[str, ...] = ("avg", "min", "max", "last", "sum")

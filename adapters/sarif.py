@@ -6,8 +6,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from adapters.documents import load_json
-from adapters.errors import EvidenceError
+from gooseterm.adapters.documents import load_json
+from gooseterm.adapters.errors import EvidenceError
 
 SARIF_VERSION = "2.1.0"
 

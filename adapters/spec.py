@@ -6,8 +6,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from adapters.documents import load_yaml
-from adapters.errors import EvidenceError
+from gooseterm.adapters.documents import load_yaml
+from gooseterm.adapters.errors import EvidenceError
 
 _HINT = "A service spec is a mapping with at least `service: {name: <service>}`"
 

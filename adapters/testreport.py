@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from adapters.documents import load_json
-from adapters.errors import EvidenceError
-from adapters.numbers import NumberError, json_count
-from adapters.junit import MAX_LISTED_FAILURES, MAX_MESSAGE_CHARS, FailedCase, JUnitFacts
+from gooseterm.adapters.documents import load_json
+from gooseterm.adapters.errors import EvidenceError
+from gooseterm.adapters.numbers import NumberError, json_count
+from gooseterm.adapters.junit import MAX_LISTED_FAILURES, MAX_MESSAGE_CHARS, FailedCase, JUnitFacts
 
 _OUTCOMES = {"success": "passed", "failed": "failure", "error": "error", "skipped": "skipped"}
 

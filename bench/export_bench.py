@@ -35,10 +35,10 @@ from pathlib import Path
 
 from nacl.bindings import crypto_sign_open
 
-from exports.bundle import Selection, build_bundle, write_bundle
-from ledger import verifier
-from ledger.signing import Signer
-from ledger.store import Draft, Ledger
+from gooseterm.exports.bundle import Selection, build_bundle, write_bundle
+from gooseterm.ledger import verifier
+from gooseterm.ledger.signing import Signer
+from gooseterm.ledger.store import Draft, Ledger
 
 from benchdir import OUT
 # bench/ledger_bench.py's keys (fixed seeds), so its cached ledger can be exported here.

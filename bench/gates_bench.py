@@ -49,14 +49,14 @@ from helpers.orgs import (
 )
 from resolver_bench import median_seconds, random_dag
 
-from adapters.evidence import parse_evidence
+from gooseterm.adapters.evidence import parse_evidence
 from gooseterm.errors import Refusal
 from gooseterm.gates import VALIDATORS
 from gooseterm.orgconfig import load_org
 from gooseterm.promotions import Orchestrator
 from gooseterm.resolver import DependencyGraph
-from ledger.keys import KeyStore
-from ledger.store import Ledger
+from gooseterm.ledger.keys import KeyStore
+from gooseterm.ledger.store import Ledger
 
 from benchdir import OUT  # noqa: E402
 LIKE = "service-b"  # whose example evidence passes every gate of sandbox -> compliance_ready

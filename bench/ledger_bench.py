@@ -36,10 +36,10 @@ from pathlib import Path
 
 from nacl.bindings import crypto_sign, crypto_sign_open, crypto_sign_seed_keypair
 
-from ledger import verifier
-from ledger.schema import DDL
-from ledger.signing import Signer
-from ledger.store import Draft, Ledger
+from gooseterm.ledger import verifier
+from gooseterm.ledger.schema import DDL
+from gooseterm.ledger.signing import Signer
+from gooseterm.ledger.store import Draft, Ledger
 
 from benchdir import OUT
 ORIGIN = "bench.gooseterm.example/ledger"

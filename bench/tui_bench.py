@@ -42,8 +42,8 @@ from gooseterm.settings import Settings  # noqa: E402
 from gooseterm.tui.actions import MODES  # noqa: E402
 from gooseterm.tui.app import make_app  # noqa: E402
 from gooseterm.workspace import Workspace  # noqa: E402
-from ledger.keys import KeyStore  # noqa: E402
-from ledger.store import Draft, Ledger  # noqa: E402
+from gooseterm.ledger.keys import KeyStore  # noqa: E402
+from gooseterm.ledger.store import Draft, Ledger  # noqa: E402
 
 from benchdir import OUT  # noqa: E402
 BIG = OUT / "ledger-1000000.db"

@@ -16,10 +16,10 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from ledger import blobs as blobstore
-from ledger.signing import sign_note
-from ledger.store import Ledger, LedgerError
-from ledger.verifier import (
+from gooseterm.ledger import blobs as blobstore
+from gooseterm.ledger.signing import sign_note
+from gooseterm.ledger.store import Ledger, LedgerError
+from gooseterm.ledger.verifier import (
     MANIFEST,
     MANIFEST_NOTE,
     BundleFiles,

@@ -19,8 +19,8 @@ import hashlib
 from collections import defaultdict
 from urllib.parse import quote
 
-from ledger.signing import canonical_json
-from ledger.store import Entry
+from gooseterm.ledger.signing import canonical_json
+from gooseterm.ledger.store import Entry
 
 _EVIDENCE_FOLDER = {"junit": "tests", "sarif": "sast", "coverage": "coverage", "metrics": "metrics", "spec": "specs"}
 _PROMOTION_EVIDENCE = {"sarif": "sast_results", "coverage": "test_coverage", "metrics": "metrics_snapshot", "junit": "test_results"}

@@ -24,10 +24,10 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 
-from ledger import verifier
-from ledger.signing import canonical_json, sign_note
-from ledger.store import Entry, Ledger
-from ledger.verifier import (
+from gooseterm.ledger import verifier
+from gooseterm.ledger.signing import canonical_json, sign_note
+from gooseterm.ledger.store import Entry, Ledger
+from gooseterm.ledger.verifier import (
     BUNDLE_FORMAT,
     CHECKPOINT_NOTE,
     CITED,

@@ -13,7 +13,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Collection
 
-from ledger.store import Entry
+from gooseterm.ledger.store import Entry
 
 OSCAL_VERSION = "1.2.1"
 PLAN = "oscal/assessment-plan.json"

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from ledger.verifier import Approval, parse_time, quorum_status
+from gooseterm.ledger.verifier import Approval, parse_time, quorum_status
 
 from .orgconfig import ApprovalPolicy, OrgConfig
 

@@ -22,7 +22,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
-from adapters.errors import SourceError
+from gooseterm.adapters.errors import SourceError
 
 from .orgconfig.sourceconfig import CircuitBreaker
 

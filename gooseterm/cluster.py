@@ -14,9 +14,9 @@ from pathlib import Path
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from adapters import kubefacts
-from adapters.kubefacts import KubernetesFacts
-from adapters.kubernetes import KubeClient, KubeError, in_cluster, load_kubeconfig
+from gooseterm.adapters import kubefacts
+from gooseterm.adapters.kubefacts import KubernetesFacts
+from gooseterm.adapters.kubernetes import KubeClient, KubeError, in_cluster, load_kubeconfig
 
 from .errors import GoosetermError
 from .orgconfig import OrgConfig

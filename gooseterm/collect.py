@@ -18,8 +18,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from adapters.collected import Collected, Collection
-from adapters.errors import SourceError
+from gooseterm.adapters.collected import Collected, Collection
+from gooseterm.adapters.errors import SourceError
 
 from .breaker import SourceHealth
 from .errors import GoosetermError
@@ -71,7 +71,7 @@ def _env_secret(source: str, name: str | None, what: str, env: Mapping[str, str]
 
 
 def _client(name: str, settings, base_url: str, credentials, env: Mapping[str, str], headers: dict | None = None):
-    from adapters.http import RetryPolicy, SourceClient
+    from gooseterm.adapters.http import RetryPolicy, SourceClient
 
     return SourceClient(name, base_url, credentials=credentials, timeout=settings.timeout.total_seconds(),
                         retry=RetryPolicy(attempts=settings.retries), headers=headers,
@@ -81,9 +81,9 @@ def _client(name: str, settings, base_url: str, credentials, env: Mapping[str, s
 def prometheus_snapshot(org, service: str, settings: PrometheusSource, env: Mapping[str, str],
                         now: datetime | None = None) -> Collection:
     """Run every SLO objective's query and return the metrics snapshot as one evidence item."""
-    from adapters.http import Credentials
-    from adapters.metrics import snapshot_document
-    from adapters.prometheus import PrometheusClient, reduce, utc_stamp
+    from gooseterm.adapters.http import Credentials
+    from gooseterm.adapters.metrics import snapshot_document
+    from gooseterm.adapters.prometheus import PrometheusClient, reduce, utc_stamp
 
     slo = org.rules.slo
     objectives = [o for o in (slo.objectives if slo else []) if o.query]
@@ -139,9 +139,9 @@ def _prometheus_text(value: float) -> str:
 def github_collection(service: str, settings: GitHubSource, env: Mapping[str, str], commit: str | None,
                       ref: str | None, run: int | None = None) -> Collection:
     """The evidence of the service's newest completed GitHub Actions run."""
-    from adapters.archive import ArchiveLimits
-    from adapters.github import ACCEPT, HEADERS, GitHubActions
-    from adapters.http import Credentials
+    from gooseterm.adapters.archive import ArchiveLimits
+    from gooseterm.adapters.github import ACCEPT, HEADERS, GitHubActions
+    from gooseterm.adapters.http import Credentials
 
     token = _env_secret("github", settings.token_env, "GitHub token", env)
     client = _client("github", settings, settings.api_url, Credentials.bearer(token), env, {**HEADERS, "Accept": ACCEPT})
@@ -155,9 +155,9 @@ def github_collection(service: str, settings: GitHubSource, env: Mapping[str, st
 def gitlab_collection(service: str, settings: GitLabSource, env: Mapping[str, str], commit: str | None,
                       ref: str | None, run: int | None = None) -> Collection:
     """The evidence of the service's newest finished GitLab pipeline."""
-    from adapters.archive import ArchiveLimits
-    from adapters.gitlab import GitLabCI
-    from adapters.http import Credentials
+    from gooseterm.adapters.archive import ArchiveLimits
+    from gooseterm.adapters.gitlab import GitLabCI
+    from gooseterm.adapters.http import Credentials
 
     token = _env_secret("gitlab", settings.token_env, "GitLab token", env)
     credentials = (Credentials.bearer(token) if settings.token_header == "Authorization"
@@ -171,7 +171,7 @@ def gitlab_collection(service: str, settings: GitLabSource, env: Mapping[str, st
 
 def files_collection(org, service: str) -> Collection:
     """The files in the local evidence folder of the service."""
-    from adapters.files import find_evidence
+    from gooseterm.adapters.files import find_evidence
 
     root = org.local_evidence_dir()
     found = find_evidence(root, service)

@@ -12,10 +12,10 @@ import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from ledger.blobs import BlobInfo
-from ledger.keys import KeyStoreError
-from ledger.store import Ledger
-from ledger.verifier import parse_vkey
+from gooseterm.ledger.blobs import BlobInfo
+from gooseterm.ledger.keys import KeyStoreError
+from gooseterm.ledger.store import Ledger
+from gooseterm.ledger.verifier import parse_vkey
 
 from .approvals import (
     approval_status,

@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
-from ledger.keys import KeyStore
-from ledger.store import KEY_ADDED, Draft, Ledger
+from gooseterm.ledger.keys import KeyStore
+from gooseterm.ledger.store import KEY_ADDED, Draft, Ledger
 
 from .orgconfig import OrgConfig
 from .promotions import Orchestrator

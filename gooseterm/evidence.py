@@ -9,8 +9,8 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
-from adapters.evidence import EVIDENCE_KINDS, parse_evidence
-from ledger.store import Draft, Txn
+from gooseterm.adapters.evidence import EVIDENCE_KINDS, parse_evidence
+from gooseterm.ledger.store import Draft, Txn
 
 from .projections import EVIDENCE, evidence_key
 

@@ -29,7 +29,7 @@ from datetime import datetime
 from prometheus_client import CollectorRegistry, start_http_server
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
 
-from ledger.store import Ledger
+from gooseterm.ledger.store import Ledger
 
 from .orgconfig import OrgConfig
 from .promotions import OPEN_STATUSES, Orchestrator

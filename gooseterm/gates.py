@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
-from ledger.verifier import (
+from gooseterm.ledger.verifier import (
     chain_hash,
     ed25519_verify,
     leaf_hash,

@@ -18,9 +18,9 @@ from typing import Any
 
 import yaml
 
-from adapters.kubefacts import effective_mtls
-from adapters.kubernetes import AUTHORIZATION_POLICIES, PEER_AUTHENTICATIONS, KubeClient, KubeNotFound, resource_of
-from adapters.meshreport import Drift, MeshFacts
+from gooseterm.adapters.kubefacts import effective_mtls
+from gooseterm.adapters.kubernetes import AUTHORIZATION_POLICIES, PEER_AUTHENTICATIONS, KubeClient, KubeNotFound, resource_of
+from gooseterm.adapters.meshreport import Drift, MeshFacts
 
 from .errors import GoosetermError
 from .orgconfig import OrgConfig

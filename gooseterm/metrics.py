@@ -13,8 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from ledger.store import Entry, Ledger
-from ledger.verifier import NoteError, open_note, parse_checkpoint, parse_time
+from gooseterm.ledger.store import Entry, Ledger
+from gooseterm.ledger.verifier import NoteError, open_note, parse_checkpoint, parse_time
 
 from .orgconfig import format_duration
 from .promotions import PROMOTION

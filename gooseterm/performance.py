@@ -13,8 +13,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from adapters.metrics import sample_value
-from ledger.verifier import parse_time
+from gooseterm.adapters.metrics import sample_value
+from gooseterm.ledger.verifier import parse_time
 
 from .gates import GateContext, Outcome, Result
 from .orgconfig.sloconfig import Criterion, Objective, Slo

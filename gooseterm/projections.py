@@ -12,9 +12,9 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from ledger.signing import canonical_json
-from ledger.store import Ledger
-from ledger.verifier import BINDING, Fault, Report, promotion_id, verify_ledger
+from gooseterm.ledger.signing import canonical_json
+from gooseterm.ledger.store import Ledger
+from gooseterm.ledger.verifier import BINDING, Fault, Report, promotion_id, verify_ledger
 
 SERVICE = "service"
 PROMOTION = "promotion"

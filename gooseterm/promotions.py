@@ -12,10 +12,10 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from adapters.evidence import parse_evidence
-from ledger.signing import Signer
-from ledger.store import Draft, Ledger, Txn
-from ledger.verifier import DECIDER_ROLES, Decision, Report, check_decisions, parse_time, policy_digest, promotion_id, read_decision
+from gooseterm.adapters.evidence import parse_evidence
+from gooseterm.ledger.signing import Signer
+from gooseterm.ledger.store import Draft, Ledger, Txn
+from gooseterm.ledger.verifier import DECIDER_ROLES, Decision, Report, check_decisions, parse_time, policy_digest, promotion_id, read_decision
 
 from .approvals import approval_status, expires_at, groups_of, is_expired, policy_snapshot, refusal_for, rejection_refusal_for
 from .errors import Conflict, GoosetermError, Refusal

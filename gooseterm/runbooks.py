@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from adapters.files import find_evidence
-from ledger.store import Draft
+from gooseterm.adapters.files import find_evidence
+from gooseterm.ledger.store import Draft
 
 from . import cluster, mesh
 from .errors import GoosetermError, Refusal

@@ -15,7 +15,7 @@ from pathlib import Path
 import platformdirs
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from adapters.errors import INSECURE_HTTP_ENV
+from gooseterm.adapters.errors import INSECURE_HTTP_ENV
 
 from .errors import GoosetermError
 

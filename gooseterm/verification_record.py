@@ -15,7 +15,7 @@ import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 
-from ledger.verifier import Report
+from gooseterm.ledger.verifier import Report
 
 from .settings import Settings
 

@@ -7,9 +7,9 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
-from ledger.keys import PASSPHRASE_HINT, KeyStore, PassphraseRequiredError, WrongPassphraseError
-from ledger.signing import Signer
-from ledger.store import Ledger, utc_now
+from gooseterm.ledger.keys import PASSPHRASE_HINT, KeyStore, PassphraseRequiredError, WrongPassphraseError
+from gooseterm.ledger.signing import Signer
+from gooseterm.ledger.store import Ledger, utc_now
 
 from .errors import GoosetermError
 from .orgconfig import OrgConfig, load_org

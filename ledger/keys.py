@@ -26,8 +26,8 @@ from nacl.exceptions import CryptoError
 from nacl.pwhash import argon2id
 from nacl.secret import SecretBox
 
-from ledger.signing import SEED_SIZE, Signer
-from ledger.verifier import NoteError, NoteVerifier, parse_vkey
+from gooseterm.ledger.signing import SEED_SIZE, Signer
+from gooseterm.ledger.verifier import NoteError, NoteVerifier, parse_vkey
 
 SEALED_FORMAT = "gooseterm-sealed-key/v1"
 PASSPHRASE_HINT = "this key is sealed; pass --passphrase-file or set GOOSETERM_PASSPHRASE_FILE (or GOOSETERM_PASSPHRASE)"

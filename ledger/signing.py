@@ -13,7 +13,7 @@ import re
 
 from nacl.bindings import crypto_sign, crypto_sign_seed_keypair
 
-from ledger.verifier import (
+from gooseterm.ledger.verifier import (
     ALG_ED25519,
     INTOTO_PAYLOAD_TYPE,
     SIG_PREFIX,

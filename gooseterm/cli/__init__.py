@@ -10,10 +10,10 @@ from pathlib import Path
 
 import click
 
-from adapters.errors import EvidenceError
-from ledger.keys import KeyStoreError
-from ledger.store import LedgerBusy, LedgerError, Refused
-from ledger.verifier import BundleUnreadable
+from gooseterm.adapters.errors import EvidenceError
+from gooseterm.ledger.keys import KeyStoreError
+from gooseterm.ledger.store import LedgerBusy, LedgerError, Refused
+from gooseterm.ledger.verifier import BundleUnreadable
 
 from ..orgconfig.issues import ConfigError
 from ..errors import EXIT_BUSY, EXIT_CODES, EXIT_REFUSED, EXIT_USAGE, GoosetermError

@@ -10,12 +10,12 @@ from pathlib import Path
 
 import click
 
-from adapters.numbers import NumberError, whole_number
-from exports.archive import ArchiveError, archive_blobs, restore_archive
-from exports.bundle import ExportError, Selection, build_bundle, write_bundle
-from ledger.backup import BackupError
-from ledger.backup import backup as ledger_backup
-from ledger.backup import restore as ledger_restore
+from gooseterm.adapters.numbers import NumberError, whole_number
+from gooseterm.exports.archive import ArchiveError, archive_blobs, restore_archive
+from gooseterm.exports.bundle import ExportError, Selection, build_bundle, write_bundle
+from gooseterm.ledger.backup import BackupError
+from gooseterm.ledger.backup import backup as ledger_backup
+from gooseterm.ledger.backup import restore as ledger_restore
 
 from ..errors import GoosetermError, Refusal
 from . import Context, emit, json_option, main, pass_ctx

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import click
 
-from adapters.documents import JsonNumberError, strict_loads
-from exports.archive import verify_archives
-from ledger.store import KEY_ADDED, KEY_REVOKED, Draft, Ledger, PartialAppend
-from ledger.verifier import FAULT_CLASSES, BundleFiles, NoteError, parse_checkpoint, parse_vkey, split_note, verify_bundle
+from gooseterm.adapters.documents import JsonNumberError, strict_loads
+from gooseterm.exports.archive import verify_archives
+from gooseterm.ledger.store import KEY_ADDED, KEY_REVOKED, Draft, Ledger, PartialAppend
+from gooseterm.ledger.verifier import FAULT_CLASSES, BundleFiles, NoteError, parse_checkpoint, parse_vkey, split_note, verify_bundle
 
 from ..errors import EXIT_REFUSED, GoosetermError, Refusal
 from ..kinds import check_appendable

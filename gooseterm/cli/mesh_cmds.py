@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from adapters.meshreport import MeshFacts, report_bytes
+from gooseterm.adapters.meshreport import MeshFacts, report_bytes
 
 from .. import mesh as meshpolicy
 from ..cluster import cluster_errors, connect, snapshot_evidence

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from adapters.evidence import EVIDENCE_KINDS, parse_evidence
+from gooseterm.adapters.evidence import EVIDENCE_KINDS, parse_evidence
 
 from ..errors import EXIT_REFUSED, GoosetermError
 from ..promotions import Outcome

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import click
 
-from adapters.numbers import NumberError, decimal, whole_number
+from gooseterm.adapters.numbers import NumberError, decimal, whole_number
 
 
 class WholeNumber(click.ParamType):

@@ -8,7 +8,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BeforeValidator, PlainSerializer
 
-from adapters.numbers import NumberError, whole_number
+from gooseterm.adapters.numbers import NumberError, whole_number
 
 _DNS_LABEL = re.compile(r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?")
 _IDENTIFIER = re.compile(r"[a-z][a-z0-9_]*")

@@ -13,8 +13,8 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from adapters.errors import EvidenceError
-from adapters.files import read_inside
+from gooseterm.adapters.errors import EvidenceError
+from gooseterm.adapters.files import read_inside
 
 from gooseterm.orgconfig.config import (
     APPROVALS_FILE,

@@ -27,7 +27,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, Strict, model_validator
 
-from adapters.numbers import NumberError, decimal
+from gooseterm.adapters.numbers import NumberError, decimal
 from gooseterm.orgconfig.fields import Duration, Identifier
 
 _CRITERION = re.compile(r"\s*(<=|>=|<|>|==|=)\s*([+-])?\s*([0-9]+(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?)\s*(%)?\s*")

@@ -9,8 +9,8 @@ from typing import Any
 
 import yaml
 
-from adapters.documents import YamlTooLarge, check_yaml_node
-from adapters.numbers import MAX_DIGITS
+from gooseterm.adapters.documents import YamlTooLarge, check_yaml_node
+from gooseterm.adapters.numbers import MAX_DIGITS
 from gooseterm.orgconfig.issues import ConfigError, ConfigIssue, Loc, format_field
 
 # libyaml parses about ten times faster; its nodes carry the same marks.

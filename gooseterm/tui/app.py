@@ -17,7 +17,7 @@ from textual.app import App, SystemCommand
 from textual.reactive import reactive, var
 from textual.screen import Screen
 
-from ledger.store import LedgerNotFound
+from gooseterm.ledger.store import LedgerNotFound
 
 from .. import dashboard
 from ..dashboard import Snapshot

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from textual.message import Message
 
-from ledger.verifier import Report
+from gooseterm.ledger.verifier import Report
 
 from ..dashboard import EntryDetail, EntryFilter, GateEvidence, Page, Snapshot
 

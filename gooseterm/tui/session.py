@@ -10,9 +10,9 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 
-from adapters.errors import EvidenceError
-from ledger.keys import KeyStoreError
-from ledger.store import LedgerError
+from gooseterm.adapters.errors import EvidenceError
+from gooseterm.ledger.keys import KeyStoreError
+from gooseterm.ledger.store import LedgerError
 
 from .. import dashboard
 from ..errors import GoosetermError

@@ -8,6 +8,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,7 +16,7 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-GOOSETERM = REPO / ".venv" / "bin" / "gooseterm"
+GOOSETERM = Path(sys.executable).parent / "gooseterm"  # the command installed beside the running interpreter
 WIDTH, HEIGHT = 140, 45
 
 pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed (scripts/test.sh installs it in CI)")

@@ -26,10 +26,10 @@ from gooseterm.demo import build_demo
 from gooseterm.orgconfig import bundled_config_dir, load_org
 from gooseterm.settings import Settings
 from gooseterm.workspace import Workspace
-from ledger.keys import KeyStore
-from ledger.signing import Signer, sign_note
-from ledger.store import Draft, Ledger
-from ledger.verifier import manifest_note_body
+from gooseterm.ledger.keys import KeyStore
+from gooseterm.ledger.signing import Signer, sign_note
+from gooseterm.ledger.store import Draft, Ledger
+from gooseterm.ledger.verifier import manifest_note_body
 
 NOW = datetime(2026, 3, 9, 12, 0, tzinfo=UTC)
 

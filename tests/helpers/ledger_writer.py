@@ -19,8 +19,8 @@ import sys
 import time
 from pathlib import Path
 
-from ledger.signing import Signer
-from ledger.store import Draft, Ledger
+from gooseterm.ledger.signing import Signer
+from gooseterm.ledger.store import Draft, Ledger
 
 
 def main(argv: list[str]) -> int:

@@ -12,6 +12,7 @@ rules, runbooks and template, with the services (and optionally approvals and ru
 from __future__ import annotations
 
 import shutil
+import sys
 import sqlite3
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -23,16 +24,16 @@ import yaml
 from gooseterm.gates import VALIDATORS
 from gooseterm.orgconfig import OrgConfig, load_org
 from gooseterm.promotions import Orchestrator
-from ledger.keys import KeyStore
-from ledger.signing import Signer
-from ledger.store import KEY_ADDED, Draft, Entry, Ledger, utc_now
+from gooseterm.ledger.keys import KeyStore
+from gooseterm.ledger.signing import Signer
+from gooseterm.ledger.store import KEY_ADDED, Draft, Entry, Ledger, utc_now
 
 REPO = Path(__file__).resolve().parents[2]
 CONFIG = REPO / "config"
 EVIDENCE = CONFIG / "evidence"
 TOOL_EVIDENCE = REPO / "tests" / "fixtures" / "evidence"
 SAMPLES = REPO / "tests" / "fixtures" / "samples"
-GOOSETERM = REPO / ".venv" / "bin" / "gooseterm"
+GOOSETERM = Path(sys.executable).parent / "gooseterm"  # the command installed beside the running interpreter
 
 PEOPLE = ("alice", "bob", "carol", "dave")
 ADMIN = "dave"

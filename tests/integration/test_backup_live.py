@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 from helpers.exports import make_demo
 
-from ledger.keys import KeyStore
-from ledger.store import Draft, Ledger
-from ledger.verifier import verify_ledger
+from gooseterm.ledger.keys import KeyStore
+from gooseterm.ledger.store import Draft, Ledger
+from gooseterm.ledger.verifier import verify_ledger
 
 WRITER = Path(__file__).resolve().parents[1] / "helpers" / "ledger_writer.py"
 GOOSETERM = Path(sys.executable).with_name("gooseterm")

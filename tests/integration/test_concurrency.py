@@ -14,9 +14,9 @@ import sys
 import time
 from pathlib import Path
 
-from ledger import verifier
-from ledger.signing import Signer
-from ledger.store import Draft, Ledger
+from gooseterm.ledger import verifier
+from gooseterm.ledger.signing import Signer
+from gooseterm.ledger.store import Draft, Ledger
 
 WRITER = Path(__file__).resolve().parents[1] / "helpers" / "ledger_writer.py"
 ORIGIN = "example.org/gooseterm-concurrency"

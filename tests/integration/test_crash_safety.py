@@ -19,9 +19,9 @@ from pathlib import Path
 
 import pytest
 
-from ledger import verifier
-from ledger.signing import Signer
-from ledger.store import Draft, Ledger
+from gooseterm.ledger import verifier
+from gooseterm.ledger.signing import Signer
+from gooseterm.ledger.store import Draft, Ledger
 
 pytestmark = pytest.mark.slow
 

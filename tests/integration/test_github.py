@@ -19,7 +19,7 @@ import pytest
 import yaml
 from ci_server import Answer, CIServer, Seen, as_json, fixture, zip_of
 
-from adapters.errors import EvidenceError, SourceError
+from gooseterm.adapters.errors import EvidenceError, SourceError
 from gooseterm.breaker import SourceHealth
 from gooseterm.collect import Request, collect
 from gooseterm.gates import VALIDATORS, Result

@@ -17,7 +17,7 @@ import pytest
 import yaml
 from ci_server import Answer, CIServer, Seen, as_json, fixture, zip_of
 
-from adapters.errors import EvidenceError, SourceError
+from gooseterm.adapters.errors import EvidenceError, SourceError
 from gooseterm.collect import Request, collect
 from gooseterm.gates import VALIDATORS, Result
 from helpers.orgs import EVIDENCE, GOOSETERM, TestOrg, build_org, row_count, service_yaml, utc_now, write_config

@@ -19,9 +19,9 @@ import pytest
 import yaml
 from prometheus_harness import BASIC_PASSWORD, BASIC_USER, PrometheusServer, free_port, start_prometheus
 
-from adapters.errors import SourceError
-from adapters.http import Credentials, RetryPolicy, SourceClient
-from adapters.prometheus import PrometheusClient, reduce
+from gooseterm.adapters.errors import SourceError
+from gooseterm.adapters.http import Credentials, RetryPolicy, SourceClient
+from gooseterm.adapters.prometheus import PrometheusClient, reduce
 from gooseterm.breaker import SourceHealth
 from gooseterm.collect import Request, collect
 from gooseterm.gates import VALIDATORS, Result

@@ -19,8 +19,8 @@ from pathlib import Path
 import pytest
 
 from helpers.orgs import CLEAN, EVIDENCE, TestOrg, build_org, utc_now
-from ledger.store import Draft, Ledger
-from ledger.verifier import verify_ledger
+from gooseterm.ledger.store import Draft, Ledger
+from gooseterm.ledger.verifier import verify_ledger
 
 RUNNER = Path(__file__).resolve().parents[1] / "helpers" / "race_runner.py"
 ROUNDS = 4
@@ -124,7 +124,7 @@ def reopen(home: Path) -> TestOrg:
     from gooseterm.gates import VALIDATORS
     from gooseterm.orgconfig import load_org
     from helpers.orgs import CONFIG
-    from ledger.keys import KeyStore
+    from gooseterm.ledger.keys import KeyStore
 
     org = load_org(CONFIG, validators=VALIDATORS)
     store = KeyStore(home / "keys")
@@ -272,8 +272,8 @@ def test_override_racing_the_last_approval_promotes_once(racers: Racers, awaitin
 APPEND_AND_EXIT = """
 import sys
 from pathlib import Path
-from ledger.keys import KeyStore
-from ledger.store import Draft, Ledger
+from gooseterm.ledger.keys import KeyStore
+from gooseterm.ledger.store import Draft, Ledger
 home, origin, name = Path(sys.argv[1]), sys.argv[2], sys.argv[3]
 store = KeyStore(home / "keys")
 with Ledger.open(home / "ledger.db", signer=store.load(origin)) as ledger:

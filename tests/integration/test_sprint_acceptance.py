@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from helpers.orgs import CONFIG, EVIDENCE, EVIDENCE_FILES, GOOSETERM
-from ledger.store import Ledger
+from gooseterm.ledger.store import Ledger
 
 ORIGIN = "gooseterm.example/demo-org"  # the example org's ledger_origin
 EVIDENCE_READING_GATES = {"all_tests_passing", "sast_clean", "evidence_collection", "evidence_validation", "audit_trail"}
@@ -45,7 +45,6 @@ class Cli:
         return json.loads(self(*args, "--json", code=code).stdout)
 
 
-@pytest.mark.skipif(not GOOSETERM.exists(), reason="needs the installed command (.venv/bin/gooseterm): run `make`")
 def test_first_sprint_acceptance(isolated_home: Path, tmp_path: Path) -> None:
     gt = Cli(isolated_home)
 

@@ -13,10 +13,10 @@ import json
 import sqlite3
 from pathlib import Path
 
-from ledger.keys import KeyStore
-from ledger.signing import Signer, canonical_json, sign_envelope, sign_note
-from ledger.tree import Frontier
-from ledger.verifier import Checkpoint, chain_hash, leaf_hash, parse_envelope, row_message
+from gooseterm.ledger.keys import KeyStore
+from gooseterm.ledger.signing import Signer, canonical_json, sign_envelope, sign_note
+from gooseterm.ledger.tree import Frontier
+from gooseterm.ledger.verifier import Checkpoint, chain_hash, leaf_hash, parse_envelope, row_message
 
 
 class Insider:

@@ -19,8 +19,8 @@ import pytest
 from gooseterm.cli.ledger_cmds import IMPORT_KEY
 from gooseterm.settings import Settings
 from gooseterm.workspace import Workspace
-from ledger.signing import Signer
-from ledger.store import Draft, Ledger, PartialAppend, Refused
+from gooseterm.ledger.signing import Signer
+from gooseterm.ledger.store import Draft, Ledger, PartialAppend, Refused
 
 from .conftest import BIN, gooseterm
 

@@ -18,8 +18,8 @@ import pytest
 from helpers.exports import resign_manifest
 from helpers.orgs import CLEAN, build_org
 
-from ledger.signing import Signer
-from ledger.store import Draft
+from gooseterm.ledger.signing import Signer
+from gooseterm.ledger.store import Draft
 
 from .conftest import gooseterm
 

@@ -15,7 +15,7 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from ledger.verifier import BundleUnreadable, verify_bundle
+from gooseterm.ledger.verifier import BundleUnreadable, verify_bundle
 from tests.helpers.exports import export, make_demo
 
 from .fuzzing import FUZZ, NUMBER_TEXT, bounded

@@ -13,15 +13,15 @@ import yaml
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from adapters.coverage import parse_coverage
-from adapters.errors import EvidenceError
-from adapters.evidence import EVIDENCE_KINDS, parse_evidence
-from adapters.junit import parse_junit
-from adapters.kubefacts import deployment_fact, parse_kubernetes, pod_fact
-from adapters.kubernetes import KubeConfigError, KubeError, load_kubeconfig
-from adapters.metrics import parse_metrics
-from adapters.sarif import parse_sarif
-from adapters.testreport import parse_gitlab_test_report
+from gooseterm.adapters.coverage import parse_coverage
+from gooseterm.adapters.errors import EvidenceError
+from gooseterm.adapters.evidence import EVIDENCE_KINDS, parse_evidence
+from gooseterm.adapters.junit import parse_junit
+from gooseterm.adapters.kubefacts import deployment_fact, parse_kubernetes, pod_fact
+from gooseterm.adapters.kubernetes import KubeConfigError, KubeError, load_kubeconfig
+from gooseterm.adapters.metrics import parse_metrics
+from gooseterm.adapters.sarif import parse_sarif
+from gooseterm.adapters.testreport import parse_gitlab_test_report
 
 from .fuzzing import FUZZ, JSON_NUMBERS, JSON_VALUES, NUMBER_TEXT, bounded, json_bytes
 

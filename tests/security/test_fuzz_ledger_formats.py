@@ -10,8 +10,8 @@ import json
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from ledger.signing import Signer, make_statement, sign_envelope, sign_note
-from ledger.verifier import (
+from gooseterm.ledger.signing import Signer, make_statement, sign_envelope, sign_note
+from gooseterm.ledger.verifier import (
     EnvelopeError,
     NoteError,
     ProofError,

@@ -11,11 +11,11 @@ import httpx
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from adapters.errors import SourceError
-from adapters.github import GitHubActions
-from adapters.gitlab import GitLabCI
-from adapters.http import RetryPolicy, SourceClient
-from adapters.prometheus import PrometheusClient
+from gooseterm.adapters.errors import SourceError
+from gooseterm.adapters.github import GitHubActions
+from gooseterm.adapters.gitlab import GitLabCI
+from gooseterm.adapters.http import RetryPolicy, SourceClient
+from gooseterm.adapters.prometheus import PrometheusClient
 
 from .fuzzing import FUZZ, JSON_NUMBERS, JSON_VALUES, NUMBER_TEXT, bounded
 

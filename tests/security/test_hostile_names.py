@@ -16,8 +16,8 @@ from helpers.exports import open_ledger
 from security.hostile import demo, tree  # noqa: F401  (demo is a fixture)
 
 from gooseterm.orgconfig import bundled_config_dir
-from ledger.keys import KeyStore
-from ledger.store import Draft
+from gooseterm.ledger.keys import KeyStore
+from gooseterm.ledger.store import Draft
 
 HOSTILE = ["../../escaped", "/tmp/escaped-absolute", "a" * 300, "svc/../../x", "..", "service\nname"]
 

@@ -10,8 +10,8 @@ import pytest
 from helpers.exports import append_notes
 from security.hostile import demo, tree  # noqa: F401  (demo is a fixture)
 
-from ledger.keys import KeyStore
-from ledger.store import Draft, Ledger
+from gooseterm.ledger.keys import KeyStore
+from gooseterm.ledger.store import Draft, Ledger
 
 
 @pytest.fixture

@@ -20,8 +20,8 @@ from pathlib import Path
 
 import pytest
 
-from ledger.signing import Signer, canonical_json
-from ledger.verifier import make_binding
+from gooseterm.ledger.signing import Signer, canonical_json
+from gooseterm.ledger.verifier import make_binding
 
 from .conftest import gooseterm
 from .insider import Insider

@@ -19,7 +19,7 @@ from gooseterm.demo import build_demo
 from gooseterm.settings import Settings
 from gooseterm.tui import GoosetermApp, make_app
 from gooseterm.workspace import Workspace
-from ledger.signing import Signer
+from gooseterm.ledger.signing import Signer
 
 
 @pytest.fixture

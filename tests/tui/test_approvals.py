@@ -17,8 +17,8 @@ from gooseterm.settings import Settings
 from gooseterm.tui.dialogs.confirm import ConfirmDialog
 from gooseterm.tui.widgets.lists import FilteredTable
 from gooseterm.workspace import Workspace
-from ledger.keys import KeyStore
-from ledger.store import Ledger
+from gooseterm.ledger.keys import KeyStore
+from gooseterm.ledger.store import Ledger
 
 pytestmark = pytest.mark.anyio
 

@@ -15,7 +15,7 @@ from gooseterm.tui.screens.evidence import BlobScreen
 from gooseterm.tui.screens.ledger import PAGE
 from gooseterm.tui.widgets.lists import FilteredTable
 from gooseterm.workspace import Workspace
-from ledger.store import Draft, Ledger
+from gooseterm.ledger.store import Draft, Ledger
 
 pytestmark = pytest.mark.anyio
 

@@ -10,7 +10,7 @@ from helpers.dashboard import SIZE, Demo, activity, settle, text_of
 
 from gooseterm.tui.dialogs.confirm import ConfirmDialog
 from gooseterm.tui.widgets.lists import FilteredTable
-from ledger.store import Ledger
+from gooseterm.ledger.store import Ledger
 
 pytestmark = pytest.mark.anyio
 

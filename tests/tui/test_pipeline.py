@@ -9,7 +9,7 @@ from helpers.dashboard import SIZE, Demo, activity, notifications, settle, text_
 from gooseterm.tui.dialogs.confirm import ConfirmDialog
 from gooseterm.tui.screens.evidence import BlobScreen, EvidenceScreen
 from gooseterm.tui.widgets.lists import FilteredTable
-from ledger.store import Ledger
+from gooseterm.ledger.store import Ledger
 
 pytestmark = pytest.mark.anyio
 

@@ -10,7 +10,7 @@ from helpers.dashboard import SIZE, Demo, activity, notifications, settle
 
 from gooseterm.tui.actions import ACTIONS, MODES
 from gooseterm.tui.dialogs.confirm import ConfirmDialog
-from ledger.store import Ledger
+from gooseterm.ledger.store import Ledger
 
 pytestmark = pytest.mark.anyio
 

@@ -12,7 +12,7 @@ from textual.widgets import Select
 from gooseterm.tui.dialogs.confirm import ConfirmDialog
 from gooseterm.tui.dialogs.new_run import NewRunDialog
 from gooseterm.tui.widgets.lists import FilteredTable
-from ledger.store import Ledger
+from gooseterm.ledger.store import Ledger
 
 pytestmark = pytest.mark.anyio
 

@@ -12,7 +12,7 @@ import pytest
 from helpers.dashboard import SIZE, settle
 
 from gooseterm.tui.messages import VerificationFinished
-from ledger.verifier import Fault, Report
+from gooseterm.ledger.verifier import Fault, Report
 
 NARROW = (80, 24)
 

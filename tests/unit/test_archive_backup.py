@@ -18,11 +18,11 @@ import pytest
 from helpers.exports import append_notes, export, gooseterm, make_demo, open_ledger, verify_both, verify_with_gooseterm
 from helpers.orgs import clone_home, evidence_bytes
 
-from exports.archive import ARCHIVE_FORMAT, archivable
-from ledger.keys import KeyStore
-from ledger.signing import Signer, sign_note
-from ledger.store import Draft
-from ledger.verifier import manifest_note_body, verify_ledger
+from gooseterm.exports.archive import ARCHIVE_FORMAT, archivable
+from gooseterm.ledger.keys import KeyStore
+from gooseterm.ledger.signing import Signer, sign_note
+from gooseterm.ledger.store import Draft
+from gooseterm.ledger.verifier import manifest_note_body, verify_ledger
 
 CUT = "2026-03-06"
 MALLORY = Signer("mallory.example", bytes([6]) * 32)

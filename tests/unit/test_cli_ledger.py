@@ -19,8 +19,8 @@ from click.testing import CliRunner, Result
 from nacl.pwhash import argon2id
 
 from gooseterm.cli import main
-from ledger.keys import KeyStore
-from ledger.verifier import ProofError, parse_checkpoint, split_note, verify_consistency, verify_inclusion
+from gooseterm.ledger.keys import KeyStore
+from gooseterm.ledger.verifier import ProofError, parse_checkpoint, split_note, verify_consistency, verify_inclusion
 
 ORIGIN = "gooseterm.test/ledger"
 

@@ -7,8 +7,8 @@ import json
 import pytest
 from evidence_samples import TOOL_FIXTURES, VENDORED_SAMPLES, sample_key, shared_sample_params, vendored
 
-from adapters.coverage import CoverageFacts, parse_coverage
-from adapters.errors import EvidenceError
+from gooseterm.adapters.coverage import CoverageFacts, parse_coverage
+from gooseterm.adapters.errors import EvidenceError
 
 # Hand-checked against coverage.py's gold files (path relative to the samples folder).
 EXPECTED: dict[str, dict] = {

@@ -12,10 +12,10 @@ from evidence_samples import REPO, SHARED_SAMPLES, TOOL_FIXTURES, VENDORED_SAMPL
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from adapters.errors import EvidenceError
-from adapters.evidence import EVIDENCE_KINDS, MAX_EVIDENCE_BYTES, parse_evidence
-from adapters.junit import parse_junit
-from adapters.sarif import parse_sarif
+from gooseterm.adapters.errors import EvidenceError
+from gooseterm.adapters.evidence import EVIDENCE_KINDS, MAX_EVIDENCE_BYTES, parse_evidence
+from gooseterm.adapters.junit import parse_junit
+from gooseterm.adapters.sarif import parse_sarif
 
 BILLION_LAUGHS = b"""<?xml version="1.0"?>
 <!DOCTYPE lolz [

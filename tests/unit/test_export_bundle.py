@@ -36,9 +36,9 @@ from helpers.orgs import EVIDENCE, clone_home
 from jsonschema import Draft7Validator
 
 from gooseterm import gates
-from ledger import verifier
-from ledger.signing import Signer, canonical_json, sign_note
-from ledger.verifier import (
+from gooseterm.ledger import verifier
+from gooseterm.ledger.signing import Signer, canonical_json, sign_note
+from gooseterm.ledger.verifier import (
     Checkpoint,
     chain_hash,
     leaf_hash,

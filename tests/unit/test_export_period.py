@@ -32,9 +32,9 @@ from helpers.exports import (
 from helpers.orgs import CLEAN, build_org
 from jsonschema import Draft7Validator
 
-from ledger.signing import Signer, canonical_json
-from ledger.store import Draft
-from ledger.verifier import cited_seqs, leaf_hash
+from gooseterm.ledger.signing import Signer, canonical_json
+from gooseterm.ledger.store import Draft
+from gooseterm.ledger.verifier import cited_seqs, leaf_hash
 
 REPO = Path(__file__).resolve().parents[2]
 OSCAL = REPO / "tests" / "fixtures" / "oscal"

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from adapters.errors import EvidenceError
-from adapters.files import find_evidence, kind_of
+from gooseterm.adapters.errors import EvidenceError
+from gooseterm.adapters.files import find_evidence, kind_of
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "config" / "evidence"
 

@@ -7,8 +7,8 @@ import json
 import pytest
 from evidence_samples import TOOL_FIXTURES, VENDORED_SAMPLES, sample_key, shared_sample_params, vendored
 
-from adapters.errors import EvidenceError
-from adapters.junit import MAX_LISTED_FAILURES, MAX_MESSAGE_CHARS, JUnitFacts, parse_junit
+from gooseterm.adapters.errors import EvidenceError
+from gooseterm.adapters.junit import MAX_LISTED_FAILURES, MAX_MESSAGE_CHARS, JUnitFacts, parse_junit
 
 COUNTS = ("tests", "passed", "failed", "errors", "skipped", "flaky", "suites", "duplicates")
 

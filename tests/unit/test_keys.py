@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from nacl.pwhash import argon2id
 
-from ledger import keys, verifier
-from ledger.keys import KeyStore
-from ledger.signing import Signer
+from gooseterm.ledger import keys, verifier
+from gooseterm.ledger.keys import KeyStore
+from gooseterm.ledger.signing import Signer
 
 PASSPHRASE = "correct horse battery staple"
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from adapters.kubernetes import CONFIG_MAPS, Connection, KubeClient, KubeConflict, KubeUnavailable
+from gooseterm.adapters.kubernetes import CONFIG_MAPS, Connection, KubeClient, KubeConflict, KubeUnavailable
 
 
 def scripted(*answers: tuple[int, dict, dict]) -> tuple[httpx.MockTransport, list[httpx.Request]]:

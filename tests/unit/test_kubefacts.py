@@ -12,9 +12,9 @@ import json
 
 import pytest
 
-from adapters.errors import EvidenceError
-from adapters.evidence import EVIDENCE_KINDS, parse_evidence
-from adapters.kubefacts import digest_of, effective_mtls, is_default_deny, rollout_status, selector_matches
+from gooseterm.adapters.errors import EvidenceError
+from gooseterm.adapters.evidence import EVIDENCE_KINDS, parse_evidence
+from gooseterm.adapters.kubefacts import digest_of, effective_mtls, is_default_deny, rollout_status, selector_matches
 
 D = "sha256:" + "ab" * 32
 

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from ledger import verifier
-from ledger.signing import Signer
-from ledger.store import Draft, ForeignFile, Ledger, LedgerNotFound, PartialAppend, Refused
+from gooseterm.ledger import verifier
+from gooseterm.ledger.signing import Signer
+from gooseterm.ledger.store import Draft, ForeignFile, Ledger, LedgerNotFound, PartialAppend, Refused
 
 ORIGIN = "example.org/gooseterm-test"
 # Fixed seeds: the same keys every run, so a failure reproduces.
@@ -487,7 +487,7 @@ def test_spliced_leaf_bytes_are_the_canonical_json_of_the_leaf(tmp_path: Path) -
     """The append path splices the envelope into the leaf; the result must be canonical JSON."""
     import json
 
-    from ledger.signing import canonical_json
+    from gooseterm.ledger.signing import canonical_json
 
     admin = Signer.generate("admin")
     ledger = Ledger.create(tmp_path / "l.db", "example.org/splice", Signer.generate("example.org/splice"), [(admin.vkey, ["admin"])])

@@ -12,11 +12,11 @@ from pathlib import Path
 import httpx
 import pytest
 
-from adapters.archive import ArchiveLimits, evidence_members, unpack_zip
-from adapters.errors import EvidenceError, SourceError
-from adapters.evidence import parse_evidence
-from adapters.http import Credentials, RetryPolicy, SourceClient, redact_url
-from adapters.metrics import parse_metrics, snapshot_document
+from gooseterm.adapters.archive import ArchiveLimits, evidence_members, unpack_zip
+from gooseterm.adapters.errors import EvidenceError, SourceError
+from gooseterm.adapters.evidence import parse_evidence
+from gooseterm.adapters.http import Credentials, RetryPolicy, SourceClient, redact_url
+from gooseterm.adapters.metrics import parse_metrics, snapshot_document
 from gooseterm.breaker import SourceHealth, age_text
 from gooseterm.orgconfig.sourceconfig import CircuitBreaker
 

@@ -14,7 +14,7 @@ import yaml
 from click.testing import CliRunner
 from helpers.orgs import CONFIG, build_org
 
-from adapters.meshreport import MeshFacts
+from gooseterm.adapters.meshreport import MeshFacts
 from gooseterm import mesh
 from gooseterm.cli import main
 from gooseterm.gates import Result, mesh_policy_enforced

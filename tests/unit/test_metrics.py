@@ -17,9 +17,9 @@ from gooseterm.demo import build_demo
 from gooseterm.metrics import DAY, MONTH, Metric, compute, to_text
 from gooseterm.orgconfig import bundled_config_dir, load_org
 from gooseterm.settings import Settings
-from ledger.signing import sign_note
-from ledger.store import Ledger
-from ledger.verifier import Checkpoint
+from gooseterm.ledger.signing import sign_note
+from gooseterm.ledger.store import Ledger
+from gooseterm.ledger.verifier import Checkpoint
 
 NOW = datetime(2026, 5, 4, 12, 0, tzinfo=UTC)
 SLACK = 120  # seconds: the demo's clock adds 3 s per entry on top of its scripted times

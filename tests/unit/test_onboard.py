@@ -16,7 +16,7 @@ from gooseterm.onboarding import onboard
 from gooseterm.orgconfig import bundled_config_dir, load_org
 from gooseterm.settings import Settings
 from gooseterm.workspace import Workspace
-from ledger.store import Ledger
+from gooseterm.ledger.store import Ledger
 
 
 @pytest.fixture

@@ -15,8 +15,8 @@ import pytest
 from gooseterm.errors import EXIT_REFUSED, EXIT_USAGE, GoosetermError, Refusal
 from gooseterm.status import service_status
 from helpers.orgs import CLEAN, CONFIG, DIRTY, TestOrg, build_org, evidence_bytes, service_yaml, write_config
-from ledger.store import Draft
-from ledger.verifier import parse_envelope, parse_vkey, verify_envelope, verify_ledger
+from gooseterm.ledger.store import Draft
+from gooseterm.ledger.verifier import parse_envelope, parse_vkey, verify_envelope, verify_ledger
 
 
 @pytest.fixture

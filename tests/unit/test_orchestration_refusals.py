@@ -114,8 +114,8 @@ def test_approver_outside_the_approver_groups_is_refused(isolated_home: Path, tm
 
 def test_key_without_the_approver_role_cannot_approve(org: TestOrg, tmp_path: Path) -> None:
     from gooseterm.promotions import Orchestrator
-    from ledger.keys import KeyStore
-    from ledger.store import KEY_ADDED, Draft
+    from gooseterm.ledger.keys import KeyStore
+    from gooseterm.ledger.store import KEY_ADDED, Draft
 
     pid = awaiting(org)
     build_bot = KeyStore(tmp_path / "bot-keys").create("carol")  # a CI bot key that happens to be called carol

@@ -7,8 +7,8 @@ import json
 import pytest
 from evidence_samples import TOOL_FIXTURES, VENDORED_SAMPLES, sample_key, shared_sample_params, vendored
 
-from adapters.errors import EvidenceError
-from adapters.sarif import LEVELS, SarifFacts, parse_sarif
+from gooseterm.adapters.errors import EvidenceError
+from gooseterm.adapters.sarif import LEVELS, SarifFacts, parse_sarif
 
 NOTHING = dict.fromkeys(LEVELS, 0)
 

@@ -23,10 +23,10 @@ from typing import Self
 
 import pytest
 
-from ledger import verifier
-from ledger.signing import Signer, canonical_json, sign_envelope, sign_note
-from ledger.store import Draft, Ledger
-from ledger.tree import Frontier
+from gooseterm.ledger import verifier
+from gooseterm.ledger.signing import Signer, canonical_json, sign_envelope, sign_note
+from gooseterm.ledger.store import Draft, Ledger
+from gooseterm.ledger.tree import Frontier
 
 ORIGIN = "example.org/gooseterm-tamper"
 LEDGER_KEY = Signer("ledger.example", bytes([1]) * 32)

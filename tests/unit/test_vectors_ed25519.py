@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from ledger import verifier
-from ledger.signing import Signer
+from gooseterm.ledger import verifier
+from gooseterm.ledger.signing import Signer
 
 VECTORS = Path(os.environ.get("GOOSETERM_VECTORS") or Path(__file__).resolve().parents[1] / "fixtures" / "vectors")
 RFC8032 = json.loads((VECTORS / "ed25519" / "rfc8032.json").read_text())["cases"]

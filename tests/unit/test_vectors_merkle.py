@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from ledger import verifier
+from gooseterm.ledger import verifier
 
 VECTORS = Path(os.environ.get("GOOSETERM_VECTORS") or Path(__file__).resolve().parents[1] / "fixtures" / "vectors")
 SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "vectors"

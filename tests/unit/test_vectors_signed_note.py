@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from ledger import signing, verifier
-from ledger.signing import Signer
+from gooseterm.ledger import signing, verifier
+from gooseterm.ledger.signing import Signer
 
 VECTORS = Path(os.environ.get("GOOSETERM_VECTORS") or Path(__file__).resolve().parents[1] / "fixtures" / "vectors")
 NOTES = json.loads((VECTORS / "signed-note" / "vectors.json").read_text())

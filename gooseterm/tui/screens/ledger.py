@@ -12,7 +12,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Input, ProgressBar, Select, Static
 
-from ledger.verifier import FAULT_CLASSES
+from gooseterm.ledger.verifier import FAULT_CLASSES
 
 from ...dashboard import EntryFilter, entries_page, parse_when
 from ...projections import verify_ledger_state

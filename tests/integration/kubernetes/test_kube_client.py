@@ -13,7 +13,7 @@ import pytest
 import yaml
 from k8s_harness import ADMIN_TOKEN, RESTRICTED_TOKEN, Cluster
 
-from adapters.kubernetes import (
+from gooseterm.adapters.kubernetes import (
     CONFIG_MAPS,
     DEPLOYMENTS,
     NAMESPACES,

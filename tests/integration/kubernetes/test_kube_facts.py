@@ -12,8 +12,8 @@ from click.testing import CliRunner
 from helpers.orgs import build_org
 from k8s_harness import Cluster, deploy_example, digest, mesh_org
 
-from adapters.kubefacts import parse_kubernetes, snapshot, snapshot_bytes
-from adapters.kubernetes import KubeClient, load_kubeconfig
+from gooseterm.adapters.kubefacts import parse_kubernetes, snapshot, snapshot_bytes
+from gooseterm.adapters.kubernetes import KubeClient, load_kubeconfig
 from gooseterm import runbooks
 from gooseterm.cli import main
 

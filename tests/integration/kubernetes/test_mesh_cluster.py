@@ -14,7 +14,7 @@ from click.testing import CliRunner
 from helpers.orgs import build_org
 from k8s_harness import Cluster, deploy_example, mesh_org
 
-from adapters.kubernetes import AUTHORIZATION_POLICIES, KubeClient, load_kubeconfig
+from gooseterm.adapters.kubernetes import AUTHORIZATION_POLICIES, KubeClient, load_kubeconfig
 from gooseterm import runbooks
 from gooseterm.cli import main
 from gooseterm.gates import Result, mesh_policy_enforced
