@@ -490,6 +490,7 @@ FAULT_CLASSES = {
     "statement_replayed": "a signed statement appears a second time",
     "time_regressed": "an entry's time goes backwards by more than the allowed clock skew",
     "request_mismatch": "an entry answers a request other than the one its promotion was requested by",
+    "promotion_ended": "a promotion is completed after it ended, or by its approvals after it was blocked",
     "approval_quorum_not_met": "a decision cites fewer valid, distinct approvals than it requires",
     "checkpoint_signature_bad": "a checkpoint's signature by the ledger key is invalid or missing",
     "checkpoint_root_mismatch": "a stored checkpoint's root differs from the tree at its size",
@@ -623,6 +624,10 @@ DECIDER_ROLES = (APPROVER_ROLE, "admin")
 OVERRIDE_KIND = "promotion.overridden"
 DECIDING_KINDS = ("promotion.approved", "promotion.promoted")
 """Kinds that complete a promotion: each must meet its request's approval policy, or follow an override."""
+ENDING_KINDS = ("promotion.promoted", "promotion.rejected", "promotion.expired", "promotion.failed")
+"""Kinds after which nothing completes the promotion again."""
+BLOCKED_KIND = "promotion.blocked"
+"""After it, only an override completes the promotion: new evidence or a demoted dependency voided the approvals."""
 
 
 def canonical_json(obj: object, *, ascii_only: bool = True) -> bytes:
@@ -789,6 +794,7 @@ def check_decisions(decisions: list[Decision], keys: dict, report: Report) -> No
     requests: dict[str, Decision] = {}
     approvals: dict[int, tuple[str, Approval]] = {}
     overrides: dict[str, int] = {}
+    ended: dict[str, str] = {}  # promotion -> the ending or blocking kind it last reached
     for d in sorted(decisions, key=lambda d: d.seq):
         names = {key_name(k) for k in d.signers}
         if d.kind == REQUEST_KIND:
@@ -819,12 +825,19 @@ def check_decisions(decisions: list[Decision], keys: dict, report: Report) -> No
             elif d.kind == OVERRIDE_KIND:
                 overrides.setdefault(d.promotion, d.seq)
             continue
+        closed = ended.get(d.promotion)
+        if d.kind in ENDING_KINDS or d.kind == BLOCKED_KIND:
+            ended[d.promotion] = d.kind
         if d.kind not in DECIDING_KINDS:
             continue
         policy = request.fields.get("policy")
         quorum = d.fields.get("quorum")
         override = d.fields.get("override")
-        if isinstance(override, dict) and overrides.get(d.promotion) == override.get("seq"):
+        overridden = isinstance(override, dict) and overrides.get(d.promotion) == override.get("seq")
+        if closed in ENDING_KINDS or (closed == BLOCKED_KIND and not overridden):
+            report.faults.append(Fault("promotion_ended", d.seq, f"{d.kind} of promotion {d.promotion}, which was {closed.removeprefix('promotion.')}"
+                                                                 + (" (only an override completes it now)" if closed == BLOCKED_KIND else "")))
+        if overridden:
             continue
         if policy is None and quorum is None:
             continue

@@ -176,6 +176,45 @@ def test_a_promotion_completed_without_its_quorum_is_named(home: Path, tmp_path:
         assert found.get("approval_quorum_not_met") == seq, found
 
 
+def test_a_promotion_completed_a_second_time_by_the_same_quorum_is_named(home: Path, tmp_path: Path) -> None:
+    """service-c was promoted with bob's and carol's approvals; their quorum cannot complete it again."""
+    with Insider(home, ORIGIN) as x:
+        (done,) = [s for s in x.seqs("promotion.promoted") if x.record(s)["service"] == "service-c"
+                   and x.statement(s)["predicate"].get("quorum")]
+        pid = x.record(done)["promotion"]
+        request = x.seqs("promotion.requested", pid)[0]
+        t = later(x)
+        body = {k: v for k, v in x.statement(done)["predicate"].items() if k != "binding"}
+        seq = x.forge(x.key("alice"), "promotion.promoted", bound(x, "promotion.promoted", body, "service-c", pid, t, request),
+                      "service-c", pid, t)
+    for found in verify_everywhere(home, tmp_path):
+        assert found.get("promotion_ended") == seq, found
+
+
+def test_approvals_voided_by_a_block_cannot_complete_the_promotion(home: Path, tmp_path: Path) -> None:
+    """New evidence blocks service-b's open promotion; bob's and carol's approvals of the old evidence
+    cannot then complete it, even with the quorum the request's policy asks for."""
+    with Insider(home, ORIGIN) as x:
+        request = x.seqs("promotion.requested", PENDING)[0]
+        req = x.statement(request)["predicate"]
+        t = later(x)
+        x.forge(x.key("alice"), "promotion.blocked", bound(x, "promotion.blocked", {"promotion": PENDING, "reasons": ["new evidence"]},
+                                                        "service-b", PENDING, t, request), "service-b", PENDING, t)
+        t = later(x)
+        carol = {"promotion": PENDING, "decision": "approve", "person": "carol", "groups": ["compliance"],
+                 "evidence_digest": req["evidence_digest"],
+                 "policy_digest": "sha256:" + hashlib.sha256(canonical_json(req["policy"])).hexdigest()}
+        late = x.forge(x.key("carol"), "approval.granted", bound(x, "approval.granted", carol, "service-b", PENDING, t, request),
+                       "service-b", PENDING, t)
+        t = later(x)
+        quorum = {"required": 2, "approvals": [x.seqs("approval.granted", PENDING)[0], late], "evidence_digest": req["evidence_digest"]}
+        body = {"promotion": PENDING, "from": "compliance_ready", "to": "compliant", "compliant": True, "quorum": quorum}
+        seq = x.forge(x.key("alice"), "promotion.promoted", bound(x, "promotion.promoted", body, "service-b", PENDING, t, request),
+                      "service-b", PENDING, t)
+    for found in verify_everywhere(home, tmp_path):
+        assert found.get("promotion_ended") == seq, found
+
+
 def test_a_quorum_counting_the_requesters_own_approval_is_named(home: Path, tmp_path: Path) -> None:
     """alice holds an approver key, but she requested this promotion: she is not among its eligible approvers."""
     with Insider(home, ORIGIN) as x:
