@@ -396,7 +396,7 @@ class SQLiteStorage(SQLiteReader):
                 conn.close()
                 raise ForeignFile(f"{path} is an SQLite file without gooseterm's tables; it is not a ledger")
             storage = cls(path, conn)
-            storage.meta()
+            storage.meta()  # a damaged file fails here, with the errors of an open, rather than later
         except sqlite3.DatabaseError as exc:
             raise _open_error(path, exc) from None
         return storage
