@@ -23,8 +23,15 @@ How a PostgreSQL driver (with blobs in S3-compatible storage) satisfies each par
   committed (content addressing makes a retried or orphaned upload harmless; the metadata row is
   written in the transaction); `blob_chunks()` streams a ranged GET; archival deletes the object
   after the metadata row says so is committed.
-- Reads outside a transaction use any pooled connection: entries, tree nodes and checkpoints are
-  append-only, so a read never sees half an append as long as it bounds itself by a size read first.
+- `commit()` / `rollback()`: COMMIT or ROLLBACK on that connection, which releases the advisory
+  lock and returns the connection to the pool; `rollback()` after a lost connection is a no-op
+  (the server has already rolled back).
+- Reads (`entry`, `entries`, `entry_range`, `kinds_mark`, `first_seq_since`, `last_seq_before`,
+  checkpoints, `projection*`, `meta`): the same statements over the same indexes (seq primary
+  key; kind, service and promotion with seq); `entry_range` streams with a server-side cursor;
+  `blobs_cited` reads the leaf's "blobs" list with `jsonb_array_elements_text` over the leaf
+  bytes. Outside a transaction any pooled connection serves: entries, tree nodes and
+  checkpoints are append-only, so a read bounded by a size read first never sees half an append.
 """
 
 from __future__ import annotations
