@@ -53,6 +53,7 @@ from gooseterm.adapters.evidence import parse_evidence
 from gooseterm.errors import Refusal
 from gooseterm.gates import VALIDATORS
 from gooseterm.orgconfig import load_org
+from gooseterm.projections import project_appended
 from gooseterm.promotions import Orchestrator
 from gooseterm.resolver import DependencyGraph
 from gooseterm.ledger.keys import KeyStore
@@ -155,7 +156,7 @@ def bench_wave(size: int, runs: int) -> dict:
         for run in range(runs):
             copy = work / f"run-{run}.db"
             shutil.copy(path, copy)
-            ledger = Ledger.open(copy, signer=ledger_key)
+            ledger = Ledger.open(copy, signer=ledger_key, projector=project_appended)
             actor = Orchestrator(ledger, org, alice)
             start = time.perf_counter()
             results = [actor.request(s, "compliance_ready") for s in wave]

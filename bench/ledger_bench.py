@@ -37,7 +37,7 @@ from pathlib import Path
 from nacl.bindings import crypto_sign, crypto_sign_open, crypto_sign_seed_keypair
 
 from gooseterm.ledger import verifier
-from gooseterm.ledger.schema import DDL
+from gooseterm.ledger.storage.sqlite import DDL
 from gooseterm.ledger.signing import Signer
 from gooseterm.ledger.store import Draft, Ledger
 
@@ -109,9 +109,8 @@ def signed_pairs(path: Path, limit: int) -> list[tuple[bytes, bytes, bytes, byte
     pub = {CI.keyid: CI.public_key}
     pairs = []
     with Ledger.open(path, readonly=True) as ledger:
-        for seq, leaf, chain, row_sig in ledger.conn.execute(
-            "SELECT seq, leaf, chain, row_sig FROM entries WHERE kind = 'evidence.junit' ORDER BY seq LIMIT ?", (limit,)
-        ):
+        for e in ledger.entries(kind="evidence.junit", limit=limit):
+            seq, leaf, chain, row_sig = e.seq, e.leaf, e.chain, e.row_sig
             env = verifier.parse_envelope(json.loads(leaf)["envelope"])
             keyid, sig = env.signatures[0]
             pairs.append((pub[keyid], sig + verifier.pae(env.payload_type, env.payload),
@@ -137,7 +136,7 @@ def bench_bulk(work: Path, n: int) -> dict:
     ledger.close()
 
     with Ledger.open(path, readonly=True) as done:
-        rows = done.conn.execute("SELECT seq, time, kind, service, promotion, leaf, leaf_hash, chain, row_sig FROM entries WHERE seq >= 2").fetchall()
+        rows = done.storage.entries(after=1)
     pairs = signed_pairs(path, n)
     messages = [(p[1][64:], p[3][64:]) for p in pairs]  # the exact bytes gooseterm signed per entry
     _, secret = crypto_sign_seed_keypair(CI.seed)  # the raw libsodium key, to time crypto_sign alone
@@ -289,8 +288,7 @@ def big_ledger(n: int) -> tuple[Path, dict]:
         log(f"(d)   {done:,} entries, {done / (time.perf_counter() - t0):,.0f}/s")
     build_s = time.perf_counter() - t0
     size = ledger.size()
-    ledger.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    ledger.close()
+    ledger.close()  # the last connection's close folds the WAL into the file
     info = {"entries": n, "size": size, "build_s": build_s, "build_per_s": n / build_s,
             "file_bytes": path.stat().st_size, "built": datetime.now(UTC).isoformat(timespec="seconds")}
     record.write_text(json.dumps(info, indent=2))
@@ -314,9 +312,7 @@ def bench_proofs(path: Path, count: int) -> dict:
         size = ledger.size()
         root = ledger.root()
         seqs = [rng.randrange(size) for _ in range(count)]
-        hashes = dict(ledger.conn.execute(
-            f"SELECT seq, leaf_hash FROM entries WHERE seq IN ({','.join('?' * len(seqs))})", seqs
-        ))
+        hashes = {seq: ledger.entry(seq).leaf_hash for seq in set(seqs)}
         samples = []
         for seq in seqs:
             t0 = time.perf_counter()

@@ -3,9 +3,9 @@
 A blob is archived when every entry that cites it was written before the cut-off day. The archive
 holds `blobs/<hex>` plus a manifest (format, origin, ledger key, cut-off, each blob's size and media
 type, each file's SHA-256) signed by the ledger key, like an audit bundle. Its bytes leave the
-ledger only after the zip is on disk and read back correct; the blobs table's triggers let `data`
-become NULL but never change a digest or size, so verification still knows every digest and
-reports those blobs as archived, and checks them again when the archive is given back.
+ledger only after the zip is on disk and read back correct; storage keeps every blob's digest and
+size (SQLite's triggers let `data` become NULL but never change them), so verification still knows
+every digest and reports those blobs as archived, and checks them again when the archive is given back.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from pathlib import Path
 
 from gooseterm.ledger import blobs as blobstore
 from gooseterm.ledger.signing import sign_note
+from gooseterm.ledger.storage import Reader
 from gooseterm.ledger.store import Ledger, LedgerError
 from gooseterm.ledger.verifier import (
     MANIFEST,
@@ -37,10 +38,6 @@ from .bundle import ExportError, write_bundle
 
 ARCHIVE_FORMAT = "gooseterm-archive/1"
 
-# Digests cited by entries on one side of the cut-off; the leaf's "blobs" list is the citation.
-_CITED = """SELECT DISTINCT j.value FROM entries AS e, json_each(CAST(e.leaf AS TEXT), '$.blobs') AS j
-            WHERE e.time {op} ? AND e.leaf NOT LIKE '%"blobs":[]%'"""
-
 
 @dataclass(frozen=True)
 class ArchiveResult:
@@ -58,11 +55,13 @@ class ArchiveResult:
 
 def archivable(ledger: Ledger, before: date) -> list[str]:
     """Digests still stored whose every citing entry was written before `before` (UTC day)."""
+    return _archivable(ledger.storage, before)
+
+
+def _archivable(reader: Reader, before: date) -> list[str]:
+    # The leaf's "blobs" list is the citation.
     cut = before.isoformat()
-    old = {r[0] for r in ledger.conn.execute(_CITED.format(op="<"), (cut,))}
-    recent = {r[0] for r in ledger.conn.execute(_CITED.format(op=">="), (cut,))}
-    stored = {r[0] for r in ledger.conn.execute("SELECT digest FROM blobs WHERE data IS NOT NULL")}
-    return sorted((old - recent) & stored)
+    return sorted((reader.blobs_cited(before=cut) - reader.blobs_cited(since=cut)) & reader.blobs_held())
 
 
 def build_archive(ledger: Ledger, digests: list[str], before: date) -> dict[str, bytes]:
@@ -105,10 +104,9 @@ def archive_blobs(ledger: Ledger, before: date, out: Path) -> ArchiveResult:
         raise ExportError(f"{out} did not read back as written; the ledger still holds every blob")
     now = ledger.clock()
     with ledger.transaction() as txn:
-        still = set(archivable(ledger, before))
+        still = set(_archivable(txn.reader, before))
         drop = [d for d in digests if d in still]
-        txn.conn.executemany("UPDATE blobs SET data = NULL, archived = ? WHERE digest = ? AND data IS NOT NULL",
-                             [(now, d) for d in drop])
+        txn.archive_blobs(drop, now)
     return ArchiveResult(out, len(drop), sum(len(archived[d]) for d in drop), len(digests) - len(drop))
 
 
@@ -178,8 +176,7 @@ def archived_in(target: Path, ledger_vkey: str | None = None) -> tuple[NoteVerif
         return key, {d: None for d in manifest.get("archived_blobs", [])}
     with Ledger.open(target, readonly=True) as ledger:
         key = parse_vkey(ledger_vkey) if ledger_vkey else ledger.ledger_key
-        rows = ledger.conn.execute("SELECT digest, size FROM blobs WHERE data IS NULL")
-        return key, dict(rows.fetchall())
+        return key, ledger.storage.blobs_archived()
 
 
 def verify_archives(report: Report, target: Path, archives: list[Path], ledger_vkey: str | None = None) -> None:
@@ -221,7 +218,5 @@ def restore_archive(ledger: Ledger, path: Path) -> ArchiveResult:
             restore.append((digest, data))
     with ledger.transaction() as txn:
         for digest, data in restore:
-            compression, stored = blobstore.pack(data)
-            txn.conn.execute("UPDATE blobs SET compression = ?, data = ?, archived = NULL WHERE digest = ? AND data IS NULL",
-                             (compression, stored, digest))
+            txn.restore_blob(digest, data)
     return ArchiveResult(path, len(restore), sum(len(d) for _, d in restore), len(blobs) - len(restore))

@@ -78,18 +78,18 @@ def _period(ledger: Ledger, sel: Selection, size: int) -> tuple[int, int]:
     """The contiguous seq range [first, last] whose writer time falls in the selected days."""
     first, last = 0, size - 1
     if sel.since:
-        row = ledger.conn.execute("SELECT min(seq) FROM entries WHERE time >= ? AND seq < ?", (sel.since.isoformat(), size)).fetchone()
-        first = row[0] if row[0] is not None else size
+        found = ledger.storage.first_seq_since(sel.since.isoformat(), size)
+        first = found if found is not None else size
     if sel.until:
         end = (sel.until + timedelta(days=1)).isoformat()
-        row = ledger.conn.execute("SELECT max(seq) FROM entries WHERE time < ? AND seq < ?", (end, size)).fetchone()
-        last = row[0] if row[0] is not None else -1
+        found = ledger.storage.last_seq_before(end, size)
+        last = found if found is not None else -1
     return first, last
 
 
 def _support_seqs(ledger: Ledger, first: int, last: int, size: int) -> set[int]:
     """Entries outside the period that entries.jsonl carries: trust entries and the two fences."""
-    seqs = {r[0] for r in ledger.conn.execute(f"SELECT seq FROM entries WHERE kind IN ({','.join('?' * len(TRUST_KINDS))})", TRUST_KINDS)}
+    seqs = {r[0] for r in ledger.storage.entries(kinds=TRUST_KINDS)}
     seqs |= {s for s in (first - 1, last + 1) if 0 <= s < size}
     return {s for s in seqs if s < size}
 
@@ -102,7 +102,7 @@ def _cited_rows(ledger: Ledger, carried: set[int], cites: set[int]) -> list[tupl
         seq = todo.pop()
         if seq in found or seq in carried:
             continue
-        row = ledger.conn.execute(f"SELECT {_ROW_COLUMNS} FROM entries WHERE seq = ?", (seq,)).fetchone()
+        row = ledger.storage.entry(seq)
         if row is not None:
             found[seq] = row
             todo += entry_cites(json.loads(row[5]))
@@ -160,21 +160,18 @@ def _row_line(seq: int, leaf_hash: bytes, chain: bytes, row_sig: bytes, proof: l
 
 def _wanted_rows(ledger: Ledger, size: int, first: int, last: int, complete: bool):
     """The rows to export, in seq order: all of them, or the period plus the support entries."""
-    sql = f"SELECT {_ROW_COLUMNS} FROM entries WHERE seq >= ? AND seq <= ? ORDER BY seq"
+    rows = ledger.storage.entry_range
     if complete:
-        yield from ledger.conn.execute(sql, (0, size - 1))
+        yield from rows(0, size - 1)
         return
     support = sorted(_support_seqs(ledger, first, last, size) - set(range(first, last + 1)))
     before = [s for s in support if s < first]
     after = [s for s in support if s > last]
     for s in before:
-        yield from ledger.conn.execute(sql, (s, s))
-    yield from ledger.conn.execute(sql, (first, last))
+        yield from rows(s, s)
+    yield from rows(first, last)
     for s in after:
-        yield from ledger.conn.execute(sql, (s, s))
-
-
-_ROW_COLUMNS = "seq, time, kind, service, promotion, leaf, leaf_hash, chain, row_sig"
+        yield from rows(s, s)
 
 
 def build_bundle(

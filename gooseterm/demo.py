@@ -14,6 +14,7 @@ from gooseterm.ledger.keys import KeyStore
 from gooseterm.ledger.store import KEY_ADDED, Draft, Ledger
 
 from .orgconfig import OrgConfig
+from .projections import project_appended
 from .promotions import Orchestrator
 from .settings import Settings
 
@@ -46,7 +47,8 @@ def build_demo(settings: Settings, org: OrgConfig, now: Callable[[], datetime] =
     origin = org.org.ledger_origin
     ledger_signer = store.load(origin) if origin in store.names() else store.create(origin)
     admins = [n for n in people if "admin" in org.org.people[n].roles]
-    ledger = Ledger.create(settings.ledger_path, origin, ledger_signer, [(signers[n].vkey, ["admin", "approver"]) for n in admins], clock=clock)
+    ledger = Ledger.create(settings.ledger_path, origin, ledger_signer, [(signers[n].vkey, ["admin", "approver"]) for n in admins], clock=clock,
+                           projector=project_appended)
     boss = signers[admins[0]]
     for n in people:
         if n not in admins:

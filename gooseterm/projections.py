@@ -255,19 +255,16 @@ def differences(stored: dict[str, dict[str, dict]], rebuilt: MemorySink) -> list
     return out
 
 
-def _on_append(txn, draft, receipt, signers) -> None:
-    """The ledger's append hook: project the entry just written, inside the same transaction."""
+def project_appended(txn, draft, receipt, signers) -> None:
+    """The domain's projector: project the entry just written, inside the same transaction.
+
+    Given to the ledger where it is opened for domain writes (`Ledger.open(..., projector=...)`)."""
     if not _projected(draft.kind):
         return
     # Round-trip through the ledger's JSON so the projector sees exactly what a rebuild will read.
     predicate = json.loads(canonical_json(draft.predicate))
     project_entry(txn, Applied(receipt.seq, receipt.time, draft.kind, draft.service, draft.promotion, predicate,
                                tuple(s.keyid for s in signers), receipt.leaf_hash))
-
-
-def attach(ledger) -> None:
-    """Keep this ledger's projections current on every append."""
-    ledger.on_append = _on_append
 
 
 def projection_faults(path) -> list[Fault]:

@@ -22,7 +22,7 @@ from .errors import Conflict, GoosetermError, Refusal
 from .evidence import EvidenceRecord, evidence_digest, latest_evidence, record_evidence
 from .gates import GateContext, GateResult, Result, evaluate_transition, run_validator
 from .orgconfig import GateType, OrgConfig, TransitionKind
-from .projections import CYCLE_BREAK, PROMOTION, SERVICE, attach
+from .projections import CYCLE_BREAK, PROMOTION, SERVICE, project_appended
 from .resolver import CycleError, DependencyGraph
 
 OPEN_STATUSES = ("requested", "validating", "awaiting_approval", "approved")
@@ -58,7 +58,9 @@ class Orchestrator:
         self.health = health
         """The live sources' circuit breakers (breaker.SourceHealth) the gates consult, if any."""
         self.graph = DependencyGraph.from_services(org.services.values())
-        attach(ledger)
+        if ledger.signer is not None and ledger.projector is not project_appended:
+            raise ValueError("a writable ledger under the Orchestrator must keep its projections current: "
+                             "open it with projector=projections.project_appended")
 
     # -- reading ---------------------------------------------------------------------------
 

@@ -9,10 +9,11 @@ from pathlib import Path
 
 from gooseterm.ledger.keys import PASSPHRASE_HINT, KeyStore, PassphraseRequiredError, WrongPassphraseError
 from gooseterm.ledger.signing import Signer
-from gooseterm.ledger.store import Ledger, utc_now
+from gooseterm.ledger.store import Ledger, Projector, utc_now
 
 from .errors import GoosetermError
 from .orgconfig import OrgConfig, load_org
+from .projections import project_appended
 from .settings import Settings
 
 PassphraseSource = Callable[[str], str | None]
@@ -84,15 +85,17 @@ class Workspace:
             )
         return self.load_key(name)
 
-    def open_ledger(self, write: bool = False, path: Path | None = None) -> Ledger:
-        """Open the ledger; for writing, with the ledger key from the key store."""
+    def open_ledger(self, write: bool = False, path: Path | None = None, projector: Projector | None = project_appended) -> Ledger:
+        """Open the ledger; for writing, with the ledger key from the key store and the domain's
+        projector (None only to write entries straight through the ledger API, as tests of a
+        key holder bypassing the domain do)."""
         path = path or self.settings.ledger_path
         ledger = Ledger.open(path, readonly=not write, clock=self.clock)
         if not write:
             return ledger
         name = ledger.ledger_key.name
         ledger.close()
-        return Ledger.open(path, signer=self.load_key(name), clock=self.clock)
+        return Ledger.open(path, signer=self.load_key(name), clock=self.clock, projector=projector)
 
     def org(self) -> OrgConfig:
         """The organisation config, checked against the validators and actions gooseterm registers."""

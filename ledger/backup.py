@@ -6,19 +6,19 @@ to end before it is kept. A restore takes only a copy that verifies and that is 
 as the live ledger (equal Merkle roots at the smaller size): a fork is refused, an older prefix
 (which would drop entries) needs `allow_rollback`. The copy's pages go into the live file through
 the same API, in one write transaction, so readers and writers of the live ledger never see a
-mixture and no stale WAL is ever applied to a replaced file.
+mixture and no stale WAL is ever applied to a replaced file. The page copies are the SQLite
+driver's (storage/sqlite.py); this module decides what may be copied where.
 """
 
 from __future__ import annotations
 
 import os
-import sqlite3
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from .store import BUSY_TIMEOUT_MS, ForeignFile, Ledger, LedgerError, check_ledger_file
+from .storage.sqlite import check_ledger_file, copy_into, fsync, remove_file, standalone_copy
+from .store import ForeignFile, Ledger, LedgerError
 from .verifier import Report, verify_ledger
 
 
@@ -35,20 +35,6 @@ class RestorePlan:
     relation: str  # "new", "same", "extends", "rollback", "fork", "live_invalid"
 
 
-def _fsync(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _copy_pages(src: sqlite3.Connection, dst: sqlite3.Connection, progress: Callable[[int, int], None] | None) -> None:
-    # pages=-1: the whole database in one step, so one read transaction and one consistent snapshot
-    # (a stepwise backup restarts whenever another connection writes the source).
-    src.backup(dst, pages=-1, progress=(lambda status, remaining, total: progress(total - remaining, total)) if progress else None)
-
-
 def backup(src: Path, out: Path, jobs: int = 1, progress: Callable[[int, int], None] | None = None) -> Report:
     """Copy the ledger at `src` to the new file `out`, verify the copy, and keep it only if valid.
 
@@ -57,7 +43,7 @@ def backup(src: Path, out: Path, jobs: int = 1, progress: Callable[[int, int], N
     check_ledger_file(src)
     if out.exists():
         raise BackupError(f"{out} already exists; a backup never overwrites (choose a new name)")
-    tmp = _standalone_copy(src, out, ".partial", progress)
+    tmp = standalone_copy(src, out, ".partial", progress)
     try:
         report = verify_ledger(str(tmp), jobs=jobs)
         if not report.ok:
@@ -65,36 +51,10 @@ def backup(src: Path, out: Path, jobs: int = 1, progress: Callable[[int, int], N
             raise BackupError(f"the copy of {src} does not verify ({f.code} at seq {f.seq}: {f.detail}); it was removed. "
                               "Run `gooseterm verify` on the ledger itself")
         os.replace(tmp, out)
-        _fsync(out.parent)
+        fsync(out.parent)
         return report
     finally:
-        for suffix in ("", "-journal", "-wal", "-shm"):
-            Path(str(tmp) + suffix).unlink(missing_ok=True)
-
-
-def _standalone_copy(src: Path, beside: Path, suffix: str, progress: Callable[[int, int], None] | None) -> Path:
-    """Copy the ledger at `src` page by page into a new, fsynced, self-contained file (no WAL
-    beside it, whatever the source's journal mode) in the folder of `beside`; returns its path."""
-    beside.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(prefix=f".{beside.name}.", suffix=suffix, dir=beside.parent)
-    os.close(fd)
-    tmp = Path(name)
-    try:
-        source = sqlite3.connect(f"{src.resolve().as_uri()}?mode=ro", uri=True)
-        source.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        target = sqlite3.connect(tmp)
-        try:
-            _copy_pages(source, target, progress)
-            target.execute("PRAGMA journal_mode = DELETE")
-        finally:
-            target.close()
-            source.close()
-        _fsync(tmp)
-    except BaseException:
-        for extra in ("", "-journal", "-wal", "-shm"):
-            Path(str(tmp) + extra).unlink(missing_ok=True)
-        raise
-    return tmp
+        remove_file(tmp)
 
 
 def _root_at(path: Path, size: int) -> bytes:
@@ -153,24 +113,17 @@ def restore(copy: Path, live: Path, force: bool = False, allow_rollback: bool = 
     if plan.relation in ("new", "live_invalid"):
         _replace_file(copy, live)
     else:
-        source = sqlite3.connect(f"{copy.resolve().as_uri()}?mode=ro", uri=True)
-        target = sqlite3.connect(live)
-        target.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        try:
-            _copy_pages(source, target, None)
-        finally:
-            target.close()
-            source.close()
+        copy_into(copy, live)
     return plan
 
 
 def _replace_file(copy: Path, live: Path) -> None:
     """No usable live ledger: put a copy of the file in its place (rename, so all or nothing)."""
-    tmp = _standalone_copy(copy, live, ".restoring", None)
+    tmp = standalone_copy(copy, live, ".restoring", None)
     try:
         for suffix in ("-wal", "-shm"):  # a damaged file's WAL must not be applied to the new one
             Path(str(live) + suffix).unlink(missing_ok=True)
         os.replace(tmp, live)
-        _fsync(live.parent)
+        fsync(live.parent)
     finally:
         tmp.unlink(missing_ok=True)

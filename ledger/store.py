@@ -1,19 +1,20 @@
-"""The ledger: an append-only SQLite file of signed, hash-chained, Merkle-checkpointed entries.
+"""The ledger: an append-only log of signed, hash-chained, Merkle-checkpointed entries.
 
 Actors sign statements (DSSE envelopes holding in-toto Statements); the ledger key signs
-positions (origin, seq, chain). Every write runs in one `BEGIN IMMEDIATE` transaction that also
-updates the Merkle tree, the key trust table and the caller's projections, so a reader never
-sees an entry without its tree nodes or a projection without its entry.
+positions (origin, seq, chain). Every write runs in one storage write transaction (storage/) that
+also updates the Merkle tree and the projector's projections, so a reader never sees an entry
+without its tree nodes or a projection without its entry.
+
+Projections are wired explicitly: a ledger opened for domain writes is given the domain's
+projector (`projector=` of `open` and `create`), which runs inside every append's transaction.
+There is no hook to set afterwards, and the Orchestrator refuses a writable ledger opened without
+it, so domain entries cannot be appended with their projections left stale.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import os
-import random
-import sqlite3
-import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -21,8 +22,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from . import blobs as blobstore
-from .schema import DDL
+from .errors import ForeignFile, LedgerBusy, LedgerDamaged, LedgerError, LedgerNotFound, Refused
 from .signing import Signer, canonical_json, make_statement, sign_envelope, sign_note
+from .storage.interface import Reader, Storage, WriteTxn
+from .storage.sqlite import SQLiteStorage
 from .tree import Frontier, TreeReader
 from .verifier import (
     BINDING,
@@ -37,7 +40,6 @@ from .verifier import (
     chain_hash,
     leaf_hash,
     make_binding,
-    open_readonly,
     parse_envelope,
     parse_time,
     parse_vkey,
@@ -49,32 +51,8 @@ from .verifier import (
 GENESIS, KEY_ADDED, KEY_REVOKED = TRUST_KINDS
 ADMIN_ROLE, LEDGER_ROLE = "admin", "ledger"
 DEFAULT_CHECKPOINT_EVERY = 1000
-BUSY_TIMEOUT_MS = 5000
-WRITE_ATTEMPTS = 8
-
-
-class LedgerError(Exception):
-    """Base of every ledger error; the message says what failed and what to do."""
-
-
-class LedgerNotFound(LedgerError):
-    """No ledger at that path."""
-
-
-class ForeignFile(LedgerError):
-    """The file is not a gooseterm ledger (not SQLite, or SQLite without gooseterm's metadata)."""
-
-
-class LedgerDamaged(LedgerError):
-    """The SQLite file is damaged."""
-
-
-class LedgerBusy(LedgerError):
-    """Another writer held the ledger for longer than the retries allow."""
-
-
-class Refused(LedgerError):
-    """An append was refused before anything was written (bad kind, untrusted signer...)."""
+# The errors live in errors.py because the storage drivers raise them too (LedgerBusy,
+# LedgerNotFound); callers import every ledger error from here.
 
 
 class PartialAppend(LedgerError):
@@ -171,55 +149,18 @@ class Entry:
         return [s.get("keyid", "") for s in self.record["envelope"]["signatures"]]
 
 
-def _connect(path: Path, readonly: bool) -> sqlite3.Connection:
-    if readonly:
-        conn = open_readonly(str(path))
-        conn.isolation_level = None
-    else:
-        conn = sqlite3.connect(path, isolation_level=None)
-    conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-    if not readonly:
-        conn.execute("PRAGMA journal_mode = WAL")
-    conn.execute("PRAGMA synchronous = FULL")
-    return conn
-
-
-def check_ledger_file(path: Path) -> None:
-    """Raise LedgerNotFound or ForeignFile unless path is a non-empty file.
-
-    The file is deliberately not opened here: closing any descriptor of a database file drops
-    every POSIX lock this process holds on it, including those of an open SQLite connection
-    (sqlite.org/howtocorrupt.html 2.2). SQLite itself tells a foreign file apart on open.
-    """
-    if not path.exists():
-        raise LedgerNotFound(f"no ledger at {path}; create one with `gooseterm init` or set --ledger")
-    if path.is_dir():
-        raise ForeignFile(f"{path} is a directory, not a ledger file")
-    if path.stat().st_size == 0:
-        raise ForeignFile(f"{path} is empty, not a gooseterm ledger")
-
-
-def _open_error(path: Path, exc: sqlite3.DatabaseError) -> LedgerError:
-    if "not a database" in str(exc):
-        return ForeignFile(f"{path} is not an SQLite file, so not a gooseterm ledger")
-    if not os.access(path.parent, os.W_OK) or not os.access(path, os.W_OK):
-        return LedgerError(f"{path} cannot be opened for writing: it or its folder is read-only ({exc}); "
-                           "commands that only read it work, the others need it writable")
-    return LedgerDamaged(f"{path} cannot be read as SQLite ({exc}); restore it from a backup")
-
-
 class Ledger:
     """An open ledger file. Reads need no key; appends need the ledger signer."""
 
-    def __init__(self, path: Path, conn: sqlite3.Connection, signer: Signer | None, clock: Callable[[], str]):
+    def __init__(self, path: Path, storage: Storage, signer: Signer | None, clock: Callable[[], str],
+                 projector: Projector | None = None):
         self.path = path
-        self.conn = conn
+        self._storage = storage
         self.signer = signer
         self.clock = clock
+        self._projector = projector
         self._keys: tuple[tuple, dict[str, TrustedKey]] | None = None
-        self.on_append: AppendHook | None = None
-        """Called inside the write transaction for every appended entry, in seq order (projections)."""
-        meta = dict(conn.execute("SELECT key, value FROM meta"))
+        meta = storage.meta()
         self.origin: str = meta["origin"]
         self.ledger_key: NoteVerifier = parse_vkey(meta["ledger_key"])
         self.checkpoint_every = int(meta.get("checkpoint_every", DEFAULT_CHECKPOINT_EVERY))
@@ -233,28 +174,22 @@ class Ledger:
 
     @classmethod
     def open(
-        cls, path: Path | str, signer: Signer | None = None, readonly: bool = False, clock: Callable[[], str] = utc_now
+        cls, path: Path | str, signer: Signer | None = None, readonly: bool = False, clock: Callable[[], str] = utc_now,
+        projector: Projector | None = None,
     ) -> "Ledger":
-        """Open an existing ledger; refuses a missing, foreign or damaged file with a clear error."""
+        """Open an existing ledger file; refuses a missing, foreign or damaged file with a clear error.
+
+        `projector` runs inside every append's transaction (see the module docstring)."""
         path = Path(path)
-        check_ledger_file(path)
+        storage = SQLiteStorage.open(path, readonly)
         try:
-            conn = _connect(path, readonly)
-            tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-            if "meta" not in tables or "entries" not in tables:
-                conn.close()
-                raise ForeignFile(f"{path} is an SQLite file without gooseterm's tables; it is not a ledger")
-            fmt = conn.execute("SELECT value FROM meta WHERE key = 'format'").fetchone()
-        except sqlite3.DatabaseError as exc:
-            raise _open_error(path, exc) from None
-        if fmt is None or fmt[0] != LEDGER_FORMAT:
-            conn.close()
-            raise ForeignFile(f"{path} has format {fmt[0] if fmt else 'none'!r}, want {LEDGER_FORMAT!r}"
-                              " (a format-1 ledger's statements sign no binding: start a new ledger)")
-        try:
-            return cls(path, conn, signer, clock)
+            fmt = storage.meta().get("format")
+            if fmt != LEDGER_FORMAT:
+                raise ForeignFile(f"{path} has format {fmt if fmt is not None else 'none'!r}, want {LEDGER_FORMAT!r}"
+                                  " (a format-1 ledger's statements sign no binding: start a new ledger)")
+            return cls(path, storage, signer, clock, projector)
         except BaseException:
-            conn.close()
+            storage.close()
             raise
 
     @classmethod
@@ -267,56 +202,44 @@ class Ledger:
         clock: Callable[[], str] = utc_now,
         checkpoint_every: int = DEFAULT_CHECKPOINT_EVERY,
         genesis_signers: Iterable[Signer] = (),
+        projector: Projector | None = None,
     ) -> "Ledger":
         """Create a ledger whose genesis pins origin, the ledger key and the first admin keys.
 
-        `admins` is (vkey, roles) pairs. Refuses to overwrite an existing file.
+        `admins` is (vkey, roles) pairs. Refuses to overwrite an existing file. Returns it open
+        for appends, with `projector` as in `open`.
         """
         path = Path(path)
         if path.exists():
             raise Refused(f"{path} already exists; gooseterm never overwrites a ledger")
         if not origin or "\n" in origin:
             raise Refused("the ledger origin must be one non-empty line")
-        path.parent.mkdir(parents=True, exist_ok=True)
         keys = [{"vkey": signer.vkey, "roles": [LEDGER_ROLE]}]
         for vkey, roles in admins:
             parse_vkey(vkey)
             keys.append({"vkey": vkey, "roles": sorted(set(roles) | {ADMIN_ROLE})})
-        tmp = path.with_name(path.name + ".creating")
-        tmp.unlink(missing_ok=True)
-        conn = _connect(tmp, readonly=False)
-        try:
-            conn.executescript(DDL)
-            conn.execute("BEGIN IMMEDIATE")
-            conn.executemany(
-                "INSERT INTO meta (key, value) VALUES (?, ?)",
-                [
-                    ("format", LEDGER_FORMAT),
-                    ("origin", origin),
-                    ("ledger_key", signer.vkey),
-                    ("checkpoint_every", str(checkpoint_every)),
-                ],
-            )
-            conn.execute("COMMIT")
-            ledger = cls(tmp, conn, signer, clock)
+        meta = {"format": LEDGER_FORMAT, "origin": origin, "ledger_key": signer.vkey,
+                "checkpoint_every": str(checkpoint_every)}
+        with SQLiteStorage.creating(path, meta) as storage:
+            ledger = cls(storage.path, storage, signer, clock, projector)
             genesis = Draft(GENESIS, {"origin": origin, "ledger_key": signer.vkey, "keys": keys})
             ledger.append(genesis, [signer, *genesis_signers])
             ledger.checkpoint()
-            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-            conn.close()
-        except BaseException:
-            conn.close()
-            for suffix in ("", "-wal", "-shm"):
-                Path(str(tmp) + suffix).unlink(missing_ok=True)
-            raise
-        for suffix in ("-wal", "-shm"):
-            Path(str(tmp) + suffix).unlink(missing_ok=True)
-        os.replace(tmp, path)
-        return cls.open(path, signer=signer, clock=clock)
+        return cls.open(path, signer=signer, clock=clock, projector=projector)
+
+    @property
+    def projector(self) -> Projector | None:
+        """What runs inside every append's transaction (the domain's projections), fixed at open."""
+        return self._projector
+
+    @property
+    def storage(self) -> Reader:
+        """The storage's read side, for readers by range or key (exports); writes go through `transaction`."""
+        return self._storage
 
     def close(self) -> None:
-        """Close the connection."""
-        self.conn.close()
+        """Close the storage."""
+        self._storage.close()
 
     def __enter__(self) -> "Ledger":
         return self
@@ -328,27 +251,16 @@ class Ledger:
 
     @contextmanager
     def transaction(self) -> Iterator["Txn"]:
-        """One write transaction (BEGIN IMMEDIATE, retried with jitter); commits on success."""
+        """One write transaction (the storage's writer lock, waited for with jittered retries);
+        commits on success, rolls back on any error or interrupt."""
         if self.signer is None:
             raise Refused("this ledger was opened without its signing key; appends need the ledger key")
-        for attempt in range(WRITE_ATTEMPTS):
-            try:
-                self.conn.execute("BEGIN IMMEDIATE")
-                break
-            except sqlite3.OperationalError as exc:
-                if "locked" not in str(exc) and "busy" not in str(exc):
-                    raise
-                time.sleep(random.uniform(0, min(0.02 * 2**attempt, 1.0)))
-        else:
-            raise LedgerBusy(f"{self.path} stayed locked by another writer; try again")
+        write = self._storage.begin()
         try:
-            txn = Txn(self)
-            yield txn
-            self.conn.execute("COMMIT")
+            yield Txn(self, write)
+            write.commit()
         except BaseException:
-            # An interrupt (SIGINT) can land just after COMMIT, when there is nothing to roll back.
-            if self.conn.in_transaction:
-                self.conn.execute("ROLLBACK")
+            write.rollback()
             raise
 
     def append(self, draft: Draft, signers: list[Signer]) -> Receipt:
@@ -391,12 +303,11 @@ class Ledger:
 
     def size(self) -> int:
         """Number of entries."""
-        row = self.conn.execute("SELECT max(seq) FROM entries").fetchone()
-        return 0 if row[0] is None else row[0] + 1
+        return self._storage.size()
 
     def entry(self, seq: int) -> Entry:
         """The entry at seq; KeyError if there is none."""
-        row = self.conn.execute(f"SELECT {_ENTRY_COLUMNS} FROM entries WHERE seq = ?", (seq,)).fetchone()
+        row = self._storage.entry(seq)
         if row is None:
             raise KeyError(f"no entry at seq {seq} (ledger size {self.size()})")
         return Entry(*row)
@@ -411,32 +322,15 @@ class Ledger:
         newest_first: bool = False,
     ) -> list[Entry]:
         """Entries filtered by service, kind (a prefix ending in '.' matches a family) and promotion."""
-        where, args = ["seq > ?"], [after]
-        if service is not None:
-            where.append("service = ?")
-            args.append(service)
-        if kind is not None:
-            if kind.endswith("."):
-                where.append("kind >= ? AND kind < ?")
-                args += [kind, kind[:-1] + "/"]
-            else:
-                where.append("kind = ?")
-                args.append(kind)
-        if promotion is not None:
-            where.append("promotion = ?")
-            args.append(promotion)
-        sql = f"SELECT {_ENTRY_COLUMNS} FROM entries WHERE {' AND '.join(where)} ORDER BY seq"
-        sql += " DESC" if newest_first else ""
-        if limit is not None:
-            sql += " LIMIT ?"
-            args.append(limit)
-        return [Entry(*r) for r in self.conn.execute(sql, args)]
+        rows = self._storage.entries(after=after, service=service, kind=kind, promotion=promotion, limit=limit,
+                                     newest_first=newest_first)
+        return [Entry(*r) for r in rows]
 
     def scan(self, batch: int = 5000) -> Iterator[Entry]:
         """Every entry in seq order, read `batch` at a time (memory stays bounded on a large ledger)."""
         after = -1
         while True:
-            rows = self.conn.execute(f"SELECT {_ENTRY_COLUMNS} FROM entries WHERE seq > ? ORDER BY seq LIMIT ?", (after, batch)).fetchall()
+            rows = self._storage.entries(after=after, limit=batch)
             if not rows:
                 return
             yield from (Entry(*r) for r in rows)
@@ -444,24 +338,23 @@ class Ledger:
 
     def root(self, size: int | None = None) -> bytes:
         """Merkle root of the first `size` entries (default: all)."""
-        return TreeReader(self.conn).root(self.size() if size is None else size)
+        return TreeReader(self._storage).root(self.size() if size is None else size)
 
     def inclusion_proof(self, seq: int, size: int | None = None) -> list[bytes]:
         """RFC 9162 inclusion proof of entry seq in the tree of `size` (default: all)."""
-        return TreeReader(self.conn).inclusion_proof(seq, self.size() if size is None else size)
+        return TreeReader(self._storage).inclusion_proof(seq, self.size() if size is None else size)
 
     def consistency_proof(self, size1: int, size2: int | None = None) -> list[bytes]:
         """RFC 9162 consistency proof from size1 to size2 (default: all)."""
-        return TreeReader(self.conn).consistency_proof(size1, self.size() if size2 is None else size2)
+        return TreeReader(self._storage).consistency_proof(size1, self.size() if size2 is None else size2)
 
     def checkpoints(self) -> list[tuple[int, bytes]]:
         """Stored (size, note) pairs, oldest first."""
-        return list(self.conn.execute("SELECT size, note FROM checkpoints ORDER BY size"))
+        return self._storage.checkpoints()
 
     def latest_checkpoint(self) -> bytes | None:
         """The newest stored checkpoint note."""
-        row = self.conn.execute("SELECT note FROM checkpoints ORDER BY size DESC LIMIT 1").fetchone()
-        return row[0] if row else None
+        return self._storage.latest_checkpoint()
 
     def put_blob(self, data: bytes, media_type: str = "application/octet-stream") -> str:
         """Store evidence bytes (deduplicated) and return their digest."""
@@ -469,22 +362,20 @@ class Ledger:
             return txn.put_blob(data, media_type)
 
     def blob(self, digest: str) -> bytes:
-        """A blob's raw bytes."""
-        return blobstore.get(self.conn, digest)
+        """A blob's raw bytes; KeyError if unknown, LookupError if archived."""
+        return self._storage.blob(digest)
 
     def blob_info(self, digest: str) -> blobstore.BlobInfo | None:
         """A blob's metadata."""
-        return blobstore.info(self.conn, digest)
+        return self._storage.blob_info(digest)
 
     def projection(self, name: str, key: str) -> dict | None:
         """One projected value, or None."""
-        row = self.conn.execute("SELECT value FROM projections WHERE name = ? AND key = ?", (name, key)).fetchone()
-        return json.loads(row[0]) if row else None
+        return self._storage.projection(name, key)
 
     def projection_items(self, name: str) -> dict[str, dict]:
         """Every projected value under a name, by key."""
-        rows = self.conn.execute("SELECT key, value FROM projections WHERE name = ? ORDER BY key", (name,))
-        return {k: json.loads(v) for k, v in rows}
+        return self._storage.projection_items(name)
 
     def keys(self) -> dict[str, TrustedKey]:
         """Every key the ledger has trusted, with roles and validity, by keyid.
@@ -493,9 +384,13 @@ class Ledger:
         verifier replays them: never read from a table that an edit of the file could make lie.
         A key event whose admin signature does not verify is refused here, and named by `verify`.
         """
-        marker = self.conn.execute("SELECT count(*), max(seq) FROM entries WHERE kind IN (?, ?, ?)", TRUST_KINDS).fetchone()
+        return self._trusted(self._storage)
+
+    def _trusted(self, reader: Reader) -> dict[str, TrustedKey]:
+        """keys() as `reader` sees the ledger (inside a write transaction: with its own appends)."""
+        marker = tuple(reader.kinds_mark(TRUST_KINDS))
         if self._keys is None or self._keys[0] != marker:
-            rows = self.conn.execute("SELECT seq, kind, leaf FROM entries WHERE kind IN (?, ?, ?) ORDER BY seq", TRUST_KINDS)
+            rows = [(r[0], r[2], r[5]) for r in reader.entries(kinds=TRUST_KINDS)]
             report = Report(source=str(self.path))
             keys = trust_timeline(rows, self.origin, self.ledger_key, report)
             if report.faults:
@@ -506,25 +401,31 @@ class Ledger:
         return self._keys[1]
 
 
-_ENTRY_COLUMNS = "seq, time, kind, service, promotion, leaf, leaf_hash, chain, row_sig"
-AppendHook = Callable[["Txn", Draft, Receipt, list[Signer]], None]
+Projector = Callable[["Txn", Draft, Receipt, list[Signer]], None]
+"""Called inside the write transaction for every appended entry, in seq order (projections)."""
 _KINDS_SEEN: set[str] = set()  # kinds already checked for their characters
 
 
 class Txn:
     """The inside of one write transaction: append, store blobs, update projections."""
 
-    def __init__(self, ledger: Ledger):
+    def __init__(self, ledger: Ledger, write: WriteTxn):
         self.ledger = ledger
-        self.conn = ledger.conn
-        self.size = ledger.size()
-        row = self.conn.execute("SELECT chain, time FROM entries WHERE seq = ?", (self.size - 1,)).fetchone()
-        self.prev_chain = row[0] if row else GENESIS_CHAIN
-        self.last_time: str | None = row[1] if row else None
-        self.frontier = Frontier.load(self.conn, self.size)
+        self.write = write
+        head = write.head()
+        self.size = head.size
+        self.prev_chain = head.chain or GENESIS_CHAIN
+        self.last_time: str | None = head.time
+        self.frontier = Frontier.load(write, self.size)
+
+    @property
+    def reader(self) -> Reader:
+        """Reads inside this transaction (they see its own writes)."""
+        return self.write
+
     def keys(self) -> dict[str, TrustedKey]:
         """The trust table as of this transaction."""
-        return self.ledger.keys()
+        return self.ledger._trusted(self.write)
 
     def _authorise(self, draft: Draft, signers: list[Signer], seq: int) -> None:
         if not signers:
@@ -584,7 +485,7 @@ class Txn:
                 raise Refused(f"entry kind {draft.kind!r} must be letters, digits, '.', '_' or '-'")
             _KINDS_SEEN.add(draft.kind)
         for d in draft.blobs:
-            if blobstore.info(self.conn, d) is None:
+            if self.write.blob_info(d) is None:
                 raise Refused(f"entry refers to blob {d}, which is not stored; store it first")
 
     def append(self, draft: Draft, signers: list[Signer]) -> Receipt:
@@ -615,9 +516,9 @@ class Txn:
                 self._flush(rows, nodes)
                 rows, nodes = [], []
         self._flush(rows, nodes)
-        if ledger.on_append is not None:
+        if ledger.projector is not None:
             for draft, receipt in zip(drafts, receipts):
-                ledger.on_append(self, draft, receipt, signers)
+                ledger.projector(self, draft, receipt, signers)
         every = ledger.checkpoint_every
         if every and receipts and (receipts[0].seq // every) != (self.size // every):
             self.checkpoint(())
@@ -634,37 +535,38 @@ class Txn:
         return now
 
     def _flush(self, rows: list[tuple], nodes: list[tuple[int, int, bytes]]) -> None:
-        self.conn.executemany(f"INSERT INTO entries ({_ENTRY_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
-        self.conn.executemany("INSERT INTO tree_nodes (level, idx, hash) VALUES (?, ?, ?)", nodes)
+        self.write.append(rows, nodes)
 
     def put_blob(self, data: bytes, media_type: str) -> str:
         """Store evidence bytes in this transaction."""
-        return blobstore.put(self.conn, data, media_type)
+        return self.write.put_blob(data, media_type)
+
+    def archive_blobs(self, digests: Iterable[str], when: str) -> None:
+        """Drop the bytes of these blobs (kept in an archive), recording when; digests and sizes stay."""
+        self.write.archive_blobs(digests, when)
+
+    def restore_blob(self, digest: str, data: bytes) -> None:
+        """Put an archived blob's bytes back; the caller checked they hash to its digest."""
+        self.write.restore_blob(digest, data)
 
     def project(self, name: str, key: str, value: dict, seq: int | None = None) -> None:
         """Set a projected value, stamped with the seq that produced it."""
-        self.conn.execute(
-            "INSERT INTO projections (name, key, value, seq) VALUES (?, ?, ?, ?) "
-            "ON CONFLICT (name, key) DO UPDATE SET value = excluded.value, seq = excluded.seq",
-            (name, key, canonical_json(value).decode(), self.size - 1 if seq is None else seq),
-        )
+        self.write.put_projection(name, key, value, self.size - 1 if seq is None else seq)
 
     def projection(self, name: str, key: str) -> dict | None:
         """Read a projected value inside the transaction (for precondition checks)."""
-        return self.ledger.projection(name, key)
+        return self.write.projection(name, key)
 
     def projection_items(self, name: str) -> dict[str, dict]:
         """Read every projected value under a name inside the transaction."""
-        return self.ledger.projection_items(name)
+        return self.write.projection_items(name)
 
     def checkpoint(self, cosigners: Iterable[Signer]) -> bytes:
         """Sign and store a checkpoint of the current tree, or return the one already stored."""
-        row = self.conn.execute("SELECT note FROM checkpoints WHERE size = ?", (self.size,)).fetchone()
-        if row:
-            return row[0]
+        stored = self.write.checkpoint(self.size)
+        if stored is not None:
+            return stored
         body = Checkpoint(self.ledger.origin, self.size, self.frontier.root()).body()
         note = sign_note(body, [self.ledger.signer, *cosigners])
-        self.conn.execute(
-            "INSERT INTO checkpoints (size, note, created) VALUES (?, ?, ?)", (self.size, note, self.ledger.clock())
-        )
+        self.write.put_checkpoint(self.size, note, self.ledger.clock())
         return note

@@ -6,8 +6,7 @@ Only nodes of perfect subtrees are stored: node (level, idx) covers leaves
 
 from __future__ import annotations
 
-import sqlite3
-
+from .storage.interface import Reader
 from .verifier import EMPTY_ROOT, node_hash
 
 
@@ -23,17 +22,15 @@ class Frontier:
         self.nodes = nodes  # level -> hash of the rightmost complete node at that level, if any
 
     @classmethod
-    def load(cls, conn: sqlite3.Connection, size: int) -> "Frontier":
+    def load(cls, reader: Reader, size: int) -> "Frontier":
         """Read the frontier of a tree of `size` leaves from the stored nodes."""
         nodes = {}
         for level in range(size.bit_length()):
             if size >> level & 1:
-                row = conn.execute(
-                    "SELECT hash FROM tree_nodes WHERE level = ? AND idx = ?", (level, (size >> level) - 1)
-                ).fetchone()
-                if row is None:
+                node = reader.tree_node(level, (size >> level) - 1)
+                if node is None:
                     raise LookupError(f"Merkle node ({level}, {(size >> level) - 1}) is missing")
-                nodes[level] = row[0]
+                nodes[level] = node
         return cls(size, nodes)
 
     def push(self, leaf_hash: bytes) -> list[tuple[int, int, bytes]]:
@@ -63,17 +60,17 @@ class Frontier:
 class TreeReader:
     """Roots and proofs read from stored nodes, memoising node reads within one call."""
 
-    def __init__(self, conn: sqlite3.Connection):
-        self.conn = conn
+    def __init__(self, reader: Reader):
+        self.reader = reader
         self._cache: dict[tuple[int, int], bytes] = {}
 
     def _node(self, level: int, idx: int) -> bytes:
         key = (level, idx)
         if key not in self._cache:
-            row = self.conn.execute("SELECT hash FROM tree_nodes WHERE level = ? AND idx = ?", key).fetchone()
-            if row is None:
+            node = self.reader.tree_node(level, idx)
+            if node is None:
                 raise LookupError(f"Merkle node {key} is missing")
-            self._cache[key] = row[0]
+            self._cache[key] = node
         return self._cache[key]
 
     def subtree(self, start: int, end: int) -> bytes:

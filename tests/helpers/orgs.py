@@ -23,6 +23,7 @@ import yaml
 
 from gooseterm.gates import VALIDATORS
 from gooseterm.orgconfig import OrgConfig, load_org
+from gooseterm.projections import project_appended
 from gooseterm.promotions import Orchestrator
 from gooseterm.ledger.keys import KeyStore
 from gooseterm.ledger.signing import Signer
@@ -156,7 +157,7 @@ def build_org(home: Path, config: Path = CONFIG, clock: Callable[[], str] | None
     admins = [n for n in sorted(org.org.people) if "admin" in org.org.people[n].roles]
     ledger = Ledger.create(home / "ledger.db", org.org.ledger_origin, ledger_signer,
                            [(signers[n].vkey, ["admin", "approver"]) for n in admins],
-                           clock=clock, checkpoint_every=checkpoint_every)
+                           clock=clock, checkpoint_every=checkpoint_every, projector=project_appended)
     boss = signers[admins[0]]
     for n in sorted(org.org.people):
         if n not in admins:

@@ -52,7 +52,7 @@ def acknowledged(out: Path) -> dict[int, bytes]:
 def assert_all_present(path: Path, acked: dict[int, bytes]) -> int:
     """Every acknowledged entry is stored with its leaf hash; seqs are gapless. Returns the size."""
     with Ledger.open(path, readonly=True) as ledger:
-        stored = dict(ledger.conn.execute("SELECT seq, leaf_hash FROM entries"))
+        stored = {e.seq: e.leaf_hash for e in ledger.scan()}
         size = ledger.size()
     missing = sorted(s for s in acked if s not in stored)
     assert not missing, f"acknowledged seqs lost after SIGKILL: {missing[:10]}"

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from gooseterm.ledger.keys import KeyStore
 from gooseterm.ledger.signing import Signer, canonical_json, sign_envelope, sign_note
+from gooseterm.ledger.storage.sqlite import SQLiteReader
 from gooseterm.ledger.tree import Frontier
 from gooseterm.ledger.verifier import Checkpoint, chain_hash, leaf_hash, parse_envelope, row_message
 
@@ -84,7 +85,7 @@ class Insider:
         self.conn.execute(
             "INSERT INTO entries (seq, time, kind, service, promotion, leaf, leaf_hash, chain, row_sig) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (seq, time, kind, service, promotion, leaf, lh, chain, sig))
-        frontier = Frontier.load(self.conn, seq)
+        frontier = Frontier.load(SQLiteReader(self.conn), seq)
         self.conn.executemany("INSERT INTO tree_nodes (level, idx, hash) VALUES (?, ?, ?)", frontier.push(lh))
         note = sign_note(Checkpoint(self.origin, seq + 1, frontier.root()).body(), [self.ledger_key])
         self.conn.execute("INSERT INTO checkpoints (size, note, created) VALUES (?, ?, ?)", (seq + 1, note, time))

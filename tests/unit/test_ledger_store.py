@@ -43,9 +43,14 @@ def evidence(i: int, service: str = "service-a", **kw) -> Draft:
     return Draft("evidence.junit", {"run": i, "passed": i % 7 != 0}, service=service, **kw)
 
 
+def on_file(ledger: Ledger) -> sqlite3.Connection:
+    """A connection of the test's own to the ledger file, to look at what the ledger stored there."""
+    return sqlite3.connect(ledger.path)
+
+
 def state(ledger: Ledger) -> tuple:
     """Everything an append may change: size, root, checkpoints, keys, projections, blobs."""
-    conn = ledger.conn
+    conn = on_file(ledger)
     return (
         ledger.size(),
         ledger.root(),
@@ -331,7 +336,7 @@ def test_blob_round_trips_and_is_stored_compressed(ledger: Ledger) -> None:
     assert ledger.blob(digest) == data
     info = ledger.blob_info(digest)
     assert (info.size, info.media_type, info.archived) == (len(data), "application/xml", None)
-    compression, stored = ledger.conn.execute("SELECT compression, length(data) FROM blobs WHERE digest = ?", (digest,)).fetchone()
+    compression, stored = on_file(ledger).execute("SELECT compression, length(data) FROM blobs WHERE digest = ?", (digest,)).fetchone()
     assert compression == "zlib" and stored < len(data) // 10
 
 
@@ -339,14 +344,14 @@ def test_incompressible_blob_is_stored_as_is(ledger: Ledger) -> None:
     data = bytes(range(256)) + os.urandom(2048)
     digest = ledger.put_blob(data)
     assert ledger.blob(digest) == data
-    assert ledger.conn.execute("SELECT compression FROM blobs WHERE digest = ?", (digest,)).fetchone() == ("none",)
+    assert on_file(ledger).execute("SELECT compression FROM blobs WHERE digest = ?", (digest,)).fetchone() == ("none",)
 
 
 def test_the_same_blob_twice_is_stored_once(ledger: Ledger) -> None:
     data = b'{"line_rate": 0.91}'
     first, second = ledger.put_blob(data, "application/json"), ledger.put_blob(data, "text/plain")
     assert first == second
-    assert ledger.conn.execute("SELECT count(*) FROM blobs").fetchone() == (1,)
+    assert on_file(ledger).execute("SELECT count(*) FROM blobs").fetchone() == (1,)
     assert ledger.blob_info(first).media_type == "application/json"
 
 
@@ -363,7 +368,7 @@ def test_an_entry_names_its_blobs_in_leaf_and_statement(ledger: Ledger) -> None:
 def test_an_archived_blob_keeps_its_metadata_and_says_it_was_archived(ledger: Ledger) -> None:
     digest = ledger.put_blob(b"<testsuite tests='1'/>", "application/xml")
     with ledger.transaction() as txn:  # archival may drop the bytes; the triggers allow only that
-        txn.conn.execute("UPDATE blobs SET data = NULL, archived = '2030-01-01' WHERE digest = ?", (digest,))
+        txn.archive_blobs([digest], "2030-01-01")
     assert ledger.blob_info(digest).archived == "2030-01-01"
     with pytest.raises(LookupError, match="archived at 2030-01-01"):
         ledger.blob(digest)
@@ -382,7 +387,7 @@ def test_projection_is_written_in_the_same_transaction_as_its_entry(ledger: Ledg
         receipt = txn.append(Draft("promotion.requested", {"to": "compliance_ready"}, service="service-a", promotion="p-1"), [CI])
         txn.project("services", "service-a", {"state": "sandbox", "pending": "p-1"})
     assert ledger.projection("services", "service-a") == {"state": "sandbox", "pending": "p-1"}
-    assert ledger.conn.execute("SELECT seq FROM projections WHERE name = 'services'").fetchone() == (receipt.seq,)
+    assert on_file(ledger).execute("SELECT seq FROM projections WHERE name = 'services'").fetchone() == (receipt.seq,)
     assert ledger.projection_items("services") == {"service-a": {"state": "sandbox", "pending": "p-1"}}
     assert ledger.projection("services", "service-z") is None
 
