@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from gooseterm.adapters.evidence import EVIDENCE_KINDS, parse_evidence
 from gooseterm.ledger.store import Draft, Txn
 
+from .kinds import EntryKind
 from .projections import EVIDENCE, evidence_key
 
 MEDIA_TYPES = {
@@ -56,7 +57,7 @@ def record_evidence(
     facts = parse_evidence(kind, data, source).model_dump(mode="json")
     digest = txn.put_blob(data, MEDIA_TYPES.get(kind, "application/octet-stream"))
     predicate = {"kind": kind, "digest": digest, "size": len(data), "source": source, "collector": collector, "facts": facts}
-    txn.append(Draft(f"evidence.{kind}", predicate, service=service, blobs=(digest,)), [signer])
+    txn.append(Draft(EntryKind.evidence(kind), predicate, service=service, blobs=(digest,)), [signer])
     return EvidenceRecord.from_projection(txn.projection(EVIDENCE, evidence_key(service, kind)))
 
 

@@ -16,6 +16,8 @@ from gooseterm.ledger.signing import canonical_json
 from gooseterm.ledger.store import Ledger
 from gooseterm.ledger.verifier import BINDING, Fault, Report, promotion_id, verify_ledger
 
+from .kinds import EntryKind
+
 SERVICE = "service"
 PROMOTION = "promotion"
 EVIDENCE = "evidence"
@@ -199,17 +201,17 @@ def _runbook_step(sink: Sink, e: Applied) -> None:
 
 
 _HANDLERS: dict[str, Callable[[Sink, Applied], None]] = {
-    "service.onboarded": _onboarded,
-    "promotion.requested": _requested,
-    "gate.result": _gate,
-    "promotion.approved": _approved,
-    "approval.granted": _decision,
-    "approval.rejected": _decision,
-    "promotion.promoted": _promoted,
-    "service.demoted": _demoted,
-    "cycle_break.reviewed": _cycle_break,
-    "runbook.started": _runbook_started,
-    "runbook.step": _runbook_step,
+    EntryKind.SERVICE_ONBOARDED: _onboarded,
+    EntryKind.PROMOTION_REQUESTED: _requested,
+    EntryKind.GATE_RESULT: _gate,
+    EntryKind.PROMOTION_APPROVED: _approved,
+    EntryKind.APPROVAL_GRANTED: _decision,
+    EntryKind.APPROVAL_REJECTED: _decision,
+    EntryKind.PROMOTION_PROMOTED: _promoted,
+    EntryKind.SERVICE_DEMOTED: _demoted,
+    EntryKind.CYCLE_BREAK_REVIEWED: _cycle_break,
+    EntryKind.RUNBOOK_STARTED: _runbook_started,
+    EntryKind.RUNBOOK_STEP: _runbook_step,
     **{kind: _status for kind in _STATUS_KINDS},
 }
 

@@ -10,20 +10,20 @@ import click
 from gooseterm.adapters.evidence import EVIDENCE_KINDS, parse_evidence
 
 from ..errors import EXIT_REFUSED, GoosetermError
-from ..promotions import Outcome
+from ..promotions import CommandResult
 from ..status import service_status
 from . import Context, emit, json_option, main, pass_ctx, read_input
 from .params import WholeNumber
 from .mesh_cmds import cluster_options, collect_kubernetes, confirm_apply
 
 
-def _exit_for(outcomes: list[Outcome]) -> None:
+def _exit_for(outcomes: list[CommandResult]) -> None:
     """Exit 1 when any outcome is blocked, refused, failed or otherwise short of done."""
     if any(o.status in ("blocked", "refused", "failed", "rejected", "expired", "waiting", "would block") for o in outcomes):
         sys.exit(EXIT_REFUSED)
 
 
-def _outcome_text(o: Outcome) -> str:
+def _outcome_text(o: CommandResult) -> str:
     head = f"{o.service}: {o.status}" + (f" ({o.promotion})" if o.promotion else "") + (f", now {o.state}" if o.state else "")
     lines = [head]
     for g in o.gates:
@@ -248,7 +248,7 @@ def collect(ctx: Context, service: str, sources: tuple[str, ...], commit: str | 
     out = report.to_json()
     emit(as_json, out, lambda: "\n".join(
         f"seq {r['seq']}: {r['kind']:<9} {r['digest'][:19]}…  {r['collector']}: {r['source']}" for r in report.recorded)
-        + (f"\n{_outcome_text(Outcome(**report.demotion))}" if report.demotion else ""))
+        + (f"\n{_outcome_text(report.demotion)}" if report.demotion else ""))
 
 
 @main.group()
