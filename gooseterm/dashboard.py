@@ -29,9 +29,9 @@ from .orgconfig import OrgConfig, TransitionKind
 from .resolver import DependencyGraph
 from .runbooks import runs
 from .status import service_status
+from .statuses import PromotionStatus
 
 LEDGER_TIME = "%Y-%m-%dT%H:%M:%S.%fZ"
-FAILED_STATUSES = ("blocked", "failed", "rejected", "expired")
 
 
 def ledger_time(when: datetime) -> str:
@@ -72,7 +72,7 @@ def identity_of(workspace) -> Identity:
 def approval_refusal(org: OrgConfig, promotion: dict, person: str | None, now: datetime, reject: bool = False) -> str | None:
     """Why `person` may not approve (or with `reject`, reject) this promotion now, or None when
     they may: the domain's own rules, checked after expiry as `gooseterm approve` checks them."""
-    if promotion["status"] != "awaiting_approval":
+    if promotion["status"] != PromotionStatus.AWAITING_APPROVAL:
         return f"promotion {promotion['id']} is {promotion['status']}, not awaiting approval"
     if person is None:
         return "no signing identity: run `gooseterm init`, or pass --as NAME / set GOOSETERM_KEY"
@@ -110,7 +110,7 @@ def inbox(orch, person: str | None) -> list[InboxItem]:
     now = orch.now()
     items = []
     for p in orch.promotions(open_only=True):
-        if p["status"] != "awaiting_approval":
+        if p["status"] != PromotionStatus.AWAITING_APPROVAL:
             continue
         status = approval_status(p, now)
         expiry = expires_at(p).isoformat() if p["policy"] else ""

@@ -33,7 +33,8 @@ from gooseterm.ledger.store import Ledger
 
 from .kinds import EntryKind
 from .orgconfig import OrgConfig
-from .promotions import OPEN_STATUSES, Orchestrator
+from .promotions import Orchestrator
+from .statuses import OPEN_STATUSES
 from .verification_record import last_verification
 from .workspace import Workspace
 

@@ -17,6 +17,7 @@ from gooseterm.ledger.store import Ledger
 from gooseterm.ledger.verifier import BINDING, Fault, Report, promotion_id, verify_ledger
 
 from .kinds import EntryKind
+from .statuses import PromotionStatus
 
 SERVICE = "service"
 PROMOTION = "promotion"
@@ -25,8 +26,14 @@ CYCLE_BREAK = "cycle_break"
 RUNBOOK_RUN = "runbook_run"
 DOMAIN_PROJECTIONS = (SERVICE, PROMOTION, EVIDENCE, CYCLE_BREAK, RUNBOOK_RUN)
 
-# Statuses whose entry kind is `promotion.<status>` and which only move the promotion along.
-_STATUS_KINDS = {f"promotion.{s}": s for s in ("blocked", "failed", "rejected", "expired", "awaiting_approval")}
+# The entry kinds that only move a promotion along, to the status each names.
+_STATUS_KINDS = {
+    EntryKind.PROMOTION_BLOCKED: PromotionStatus.BLOCKED,
+    EntryKind.PROMOTION_FAILED: PromotionStatus.FAILED,
+    EntryKind.PROMOTION_REJECTED: PromotionStatus.REJECTED,
+    EntryKind.PROMOTION_EXPIRED: PromotionStatus.EXPIRED,
+    EntryKind.PROMOTION_AWAITING_APPROVAL: PromotionStatus.AWAITING_APPROVAL,
+}
 
 
 @dataclass(frozen=True)
@@ -97,7 +104,7 @@ def _requested(sink: Sink, e: Applied) -> None:
     p = e.predicate
     pid = e.promotion or promotion_id(e.service, e.seq)
     sink.project(PROMOTION, pid, {
-        "id": pid, "service": e.service, "from": p["from_state"], "to": p["target_state"], "status": "validating",
+        "id": pid, "service": e.service, "from": p["from_state"], "to": p["target_state"], "status": PromotionStatus.VALIDATING,
         "requested_by": p["requested_by"], "requested_seq": e.seq, "requested_time": e.time,
         "request_leaf_hash": e.leaf_hash.hex(),
         "evidence_digest": p["evidence_digest"], "policy": p["policy"], "approvals": [], "gates": [], "reasons": [],
@@ -133,7 +140,7 @@ def _status(sink: Sink, e: Applied) -> None:
 
 def _approved(sink: Sink, e: Applied) -> None:
     def change(promo: dict) -> None:
-        promo["status"] = "approved"
+        promo["status"] = PromotionStatus.APPROVED
         promo["gates"] = []  # the gates run again before the promotion completes
 
     _update_promotion(sink, e, change)
@@ -153,7 +160,7 @@ def _promoted(sink: Sink, e: Applied) -> None:
     p = e.predicate
 
     def change(promo: dict) -> None:
-        promo["status"] = "promoted"
+        promo["status"] = PromotionStatus.PROMOTED
         promo["reasons"] = []
 
     _update_promotion(sink, e, change)

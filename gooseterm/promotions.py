@@ -25,11 +25,17 @@ from .kinds import EntryKind
 from .orgconfig import GateType, OrgConfig, TransitionKind
 from .projections import CYCLE_BREAK, PROMOTION, SERVICE, attach
 from .resolver import CycleError, DependencyGraph
-
-OPEN_STATUSES = ("requested", "validating", "awaiting_approval", "approved")
+from .statuses import OPEN_STATUSES, OVERRIDABLE_STATUSES, PromotionStatus
 
 # Evidence kinds whose failure on a compliant service is a violation, with the validator judging it.
 VIOLATION_CHECKS = {"junit": "all_tests_passing", "sarif": "sast_results_clean"}
+
+
+def override_refusal(promotion: dict) -> str | None:
+    """Why this promotion cannot be overridden whoever asks (its status), or None when it can."""
+    if promotion["status"] not in OVERRIDABLE_STATUSES:
+        return f"promotion {promotion['id']} is {promotion['status']}; only a blocked or waiting promotion can be overridden"
+    return None
 
 
 @dataclass
@@ -204,7 +210,7 @@ class Orchestrator:
         current = rec["state"]
         transition = self._transition(current, target, service)
         for p in list(txn.projection_items(PROMOTION).values()):
-            if p["service"] == service and p["status"] == "awaiting_approval" and is_expired(p, self.now()):
+            if p["service"] == service and p["status"] == PromotionStatus.AWAITING_APPROVAL and is_expired(p, self.now()):
                 self._finish(txn, me, p, EntryKind.PROMOTION_EXPIRED, {"reasons": [f"no decision before {expires_at(p).isoformat()}"]},
                              CommandResult(service, ""))
             elif p["service"] == service and p["status"] in OPEN_STATUSES:
@@ -230,7 +236,7 @@ class Orchestrator:
         pid = promotion_id(service, txn.size)  # named by the seq the request is about to take
         r = txn.append(Draft(EntryKind.PROMOTION_REQUESTED, request, service=service, promotion=pid), [me])
         promo = self.promotion(pid, txn)
-        out = CommandResult(service, "validating", pid, seqs=[r.seq], state=current)
+        out = CommandResult(service, PromotionStatus.VALIDATING, pid, seqs=[r.seq], state=current)
         self._run_gates(txn, me, promo, out)
         return out
 
@@ -313,7 +319,7 @@ class Orchestrator:
     def _open(self, txn: Txn, me: Signer, pid: str, out: CommandResult) -> dict:
         promo = self.promotion(pid, txn)
         out.service, out.promotion = promo["service"], pid
-        if promo["status"] != "awaiting_approval":
+        if promo["status"] != PromotionStatus.AWAITING_APPROVAL:
             raise Refusal(f"promotion {pid} is {promo['status']}, not awaiting approval" + (f": {'; '.join(promo['reasons'])}" if promo["reasons"] else ""))
         if is_expired(promo, self.now()):
             self._finish(txn, me, promo, EntryKind.PROMOTION_EXPIRED, {"reasons": [f"no decision before {expires_at(promo).isoformat()}"]}, out)
@@ -367,7 +373,7 @@ class Orchestrator:
         ctx = self.context(promo["service"], txn, promo)
         results = [g for g in evaluate_transition(self.org, promo["from"], promo["to"], ctx)]
         self._record_gates(txn, me, promo, results, out)
-        failing = [g for g in results if g.blocks or (g.type == GateType.MANUAL and g.result != Result.PASS)]
+        failing = [g for g in results if g.holds]
         if failing:
             reasons = [f"{g.name}: {g.result} - {g.reason}" for g in failing]
             self._finish(txn, me, promo, EntryKind.PROMOTION_FAILED, {"reasons": reasons}, out)
@@ -414,8 +420,8 @@ class Orchestrator:
         def act(txn: Txn, me: Signer, pid: str, out: CommandResult) -> None:
             promo = self.promotion(pid, txn)
             out.service, out.promotion = promo["service"], pid
-            if promo["status"] not in ("awaiting_approval", "blocked"):
-                raise Refusal(f"promotion {pid} is {promo['status']}; only a blocked or waiting promotion can be overridden")
+            if why := override_refusal(promo):
+                raise Refusal(why)
             roles = (promo["policy"] or {}).get("override_roles") or ["admin"]
             person = self.org.org.people.get(me.name)
             key = self.ledger.keys().get(me.keyid)
@@ -432,7 +438,7 @@ class Orchestrator:
             ctx = self.context(promo["service"], txn, promo)
             results = evaluate_transition(self.org, promo["from"], promo["to"], ctx)
             self._record_gates(txn, me, promo, results, out)
-            bypassed = [g.name for g in results if g.blocks or (g.type == GateType.MANUAL and g.result != Result.PASS)]
+            bypassed = [g.name for g in results if g.holds]
             body = {"promotion": pid, "person": me.name, "reason": reason, "bypassed": bypassed}
             r = txn.append(self._answer(promo, EntryKind.PROMOTION_OVERRIDDEN, body), [me])
             out.seqs.append(r.seq)
@@ -554,9 +560,9 @@ class Orchestrator:
                         outcome = self.request(s, step)
                     except (Refusal, Conflict) as exc:
                         outcome = CommandResult(s, "refused", reasons=[str(exc)], state=item["state"])
-                    if outcome.status != "promoted":
+                    if outcome.status != PromotionStatus.PROMOTED:
                         break
-                if outcome.status not in ("promoted", "done"):
+                if outcome.status not in (PromotionStatus.PROMOTED, "done"):
                     stopped[s] = s
                 results.append(outcome)
         return results

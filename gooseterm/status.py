@@ -5,6 +5,7 @@ from __future__ import annotations
 from .approvals import approval_status, expires_at, is_expired
 from .gates import evaluate_transition
 from .orgconfig import GateType, TransitionKind
+from .statuses import FAILED_STATUSES, PromotionStatus
 
 
 def service_status(orch, service: str) -> dict:
@@ -16,20 +17,20 @@ def service_status(orch, service: str) -> dict:
     pending = []
     now = orch.now()
     for p in promotions:
-        if p["status"] == "awaiting_approval" and is_expired(p, now):
+        if p["status"] == PromotionStatus.AWAITING_APPROVAL and is_expired(p, now):
             blockers.append(f"{p['id']} expired at {expires_at(p).isoformat()} without enough approvals; request it again")
-        elif p["status"] == "awaiting_approval":
+        elif p["status"] == PromotionStatus.AWAITING_APPROVAL:
             st = approval_status(p, now)
             pending.append({"id": p["id"], "to": p["to"], "waiting_for": st.reason, "missing_groups": st.missing_groups,
                             "expires_at": expires_at(p).isoformat() if p["policy"] else "", "evidence_digest": p["evidence_digest"],
                             "approvals": [a["person"] for a in p["approvals"] if a["decision"] == "approve"]})
-    if latest and latest["status"] in ("blocked", "failed", "rejected", "expired"):
+    if latest and latest["status"] in FAILED_STATUSES:
         blockers += [f"{latest['id']} {latest['status']}: {r}" for r in latest["reasons"]]
     nxt = None
     onward = [t for t in orch.org.states.transitions_from(rec["state"]) if t.kind == TransitionKind.PROMOTION]
     if rec["onboarded_seq"] is None:
         nxt = f"gooseterm onboard {service}"
-    elif onward and not pending and not (latest and latest["status"] in ("validating", "requested", "approved")):
+    elif onward and not pending and not (latest and latest["status"] in (PromotionStatus.VALIDATING, PromotionStatus.REQUESTED, PromotionStatus.APPROVED)):
         target = onward[0].target
         ctx = orch.context(service, target=target)
         predicted = [g for g in evaluate_transition(orch.org, rec["state"], target, ctx)

@@ -12,6 +12,7 @@ from gooseterm.adapters.evidence import EVIDENCE_KINDS, parse_evidence
 from ..errors import EXIT_REFUSED, GoosetermError
 from ..promotions import CommandResult
 from ..status import service_status
+from ..statuses import FAILED_STATUSES
 from . import Context, emit, json_option, main, pass_ctx, read_input
 from .params import WholeNumber
 from .mesh_cmds import cluster_options, collect_kubernetes, confirm_apply
@@ -19,7 +20,7 @@ from .mesh_cmds import cluster_options, collect_kubernetes, confirm_apply
 
 def _exit_for(outcomes: list[CommandResult]) -> None:
     """Exit 1 when any outcome is blocked, refused, failed or otherwise short of done."""
-    if any(o.status in ("blocked", "refused", "failed", "rejected", "expired", "waiting", "would block") for o in outcomes):
+    if any(o.status in (*FAILED_STATUSES, "refused", "waiting", "would block") for o in outcomes):
         sys.exit(EXIT_REFUSED)
 
 

@@ -12,6 +12,7 @@ from textual.containers import Vertical, VerticalScroll
 
 from ...dashboard import InboxItem
 from ...promotions import Orchestrator
+from ...statuses import PromotionStatus
 from ..actions import bindings
 from ..app import cli
 from ..dialogs.confirm import Confirmation, ConfirmDialog
@@ -139,13 +140,13 @@ class ApprovalsScreen(DashboardScreen):
 
             def run(orch: Orchestrator):
                 out = orch.approve(pid)
-                if out.status == "promoted":
+                if out.status == PromotionStatus.PROMOTED:
                     summary = f"{pid} approved: quorum met, {out.service} is now {out.state}"
-                elif out.status == "failed":
+                elif out.status == PromotionStatus.FAILED:
                     summary = f"{pid} approved, but the promotion failed: {'; '.join(out.reasons)}"
                 else:
                     summary = f"approval of {pid} recorded; {'; '.join(out.reasons)}"
-                return ApprovalRecorded(f"approve {pid}", command, summary, failed=out.status == "failed")
+                return ApprovalRecorded(f"approve {pid}", command, summary, failed=out.status == PromotionStatus.FAILED)
 
             self.app.write(f"approve {pid}", command, run, answer.passphrase)
 

@@ -11,7 +11,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 
-from ...dashboard import FAILED_STATUSES
+from ...statuses import FAILED_STATUSES
 from ...promotions import Orchestrator
 from ..actions import bindings
 from ..app import cli

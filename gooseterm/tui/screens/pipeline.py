@@ -9,8 +9,9 @@ from textual import on
 from textual.app import ComposeResult
 from textual.containers import Vertical, VerticalScroll
 
-from ...dashboard import FAILED_STATUSES
-from ...promotions import Orchestrator
+from ...statuses import FAILED_STATUSES
+from ...gates import GateRecord
+from ...promotions import Orchestrator, override_refusal
 from ..actions import bindings
 from ..app import cli
 from ..dialogs.confirm import Confirmation, ConfirmDialog
@@ -116,9 +117,8 @@ class PipelineScreen(DashboardScreen):
         p = self.promotion
         if p is None:
             return
-        if p["status"] not in ("blocked", "awaiting_approval"):
-            self.notify(f"{p['id']} is {p['status'].replace('_', ' ')}; only a blocked or waiting promotion can be overridden",
-                        severity="warning")
+        if why := override_refusal(p):
+            self.notify(why, severity="warning")
             return
         snap = self.app.snapshot
         pid = p["id"]
@@ -134,7 +134,7 @@ class PipelineScreen(DashboardScreen):
 
             self.app.write(f"override {pid}", command, run, answer.passphrase)
 
-        bypassed = ", ".join(g["gate"] for g in p["gates"] if g["result"] not in ("pass", "warn")) or "none"
+        bypassed = ", ".join(g.name for g in map(GateRecord.from_json, p["gates"]) if g.holds) or "none"
         self.app.push_screen(ConfirmDialog(
             f"Override {pid} (break glass)",
             [("service", p["service"]), ("transition", f"{p['from']} -> {p['to']}"), ("bypassed gates", bypassed),
