@@ -21,6 +21,7 @@ from gooseterm.ledger.store import LedgerNotFound
 
 from .. import dashboard
 from ..dashboard import Snapshot
+from ..errors import EXPECTED_ERRORS
 from ..promotions import Orchestrator
 from ..runbooks import PROMOTION_FAILURE, start_run
 from ..workspace import Workspace, no_passphrase
@@ -40,7 +41,7 @@ from .messages import (
     SnapshotFailed,
     SnapshotLoaded,
 )
-from .session import EXPECTED_ERRORS, Session
+from .session import Session
 
 REFRESH_DEFAULT = 5.0
 REFRESH_MIN, REFRESH_MAX = 1.0, 3600.0

@@ -13,9 +13,9 @@ from textual.containers import Vertical, VerticalScroll
 from textual.widgets import TextArea
 
 from ...dashboard import blob_text, gate_evidence
+from ...errors import EXPECTED_ERRORS
 from ..actions import bindings
 from ..messages import BlobLoaded, EvidenceLoaded
-from ..session import EXPECTED_ERRORS
 from ..widgets.lists import FilteredTable, Row
 from ..widgets.look import colour, muted, result_text, short_digest, short_time
 from ..widgets.panels import Panel

@@ -15,11 +15,11 @@ from textual.widgets import Input, ProgressBar, Select, Static
 from gooseterm.ledger.verifier import FAULT_CLASSES
 
 from ...dashboard import EntryFilter, entries_page, parse_when
+from ...errors import EXPECTED_ERRORS
 from ...projections import verify_ledger_state
 from ..actions import bindings
 from ..app import cli
 from ..messages import EntriesLoaded, VerificationFinished, VerificationProgressed
-from ..session import EXPECTED_ERRORS
 from ..widgets.lists import FilteredTable, Row
 from ..widgets.look import colour, muted, short_time
 from .base import DashboardScreen
