@@ -48,11 +48,13 @@ class VerificationProgressed(Message):
 
 @dataclass
 class VerificationFinished(Message):
-    """The ledger was verified (or could not be: `error`)."""
+    """The ledger was verified (or could not be: `error`, which says so)."""
 
     report: Report | None
     seconds: float
     error: str | None = None
+    note: str | None = None
+    """Why the outcome was not recorded for `gooseterm exporter`, if it was not."""
 
 
 @dataclass
