@@ -24,11 +24,14 @@ from .approvals import (
     refusal_for,
     rejection_refusal_for,
 )
+from .gates import Result
 from .graphview import GraphView, view
-from .orgconfig import OrgConfig, TransitionKind
+from .kinds import EVIDENCE_PREFIX
+from .orgconfig import GateType, OrgConfig, TransitionKind
+from .records import PromotionRecord
 from .resolver import DependencyGraph
 from .runbooks import runs
-from .status import service_status
+from .status import ServiceStatus, service_status
 from .statuses import PromotionStatus
 
 LEDGER_TIME = "%Y-%m-%dT%H:%M:%S.%fZ"
@@ -86,7 +89,7 @@ def approval_refusal(org: OrgConfig, promotion: dict, person: str | None, now: d
 class InboxItem:
     """A promotion awaiting approval, and whether the current identity may decide it."""
 
-    promotion: dict
+    promotion: PromotionRecord
     waiting_for: str
     expires_at: str
     refusal: str | None
@@ -97,12 +100,12 @@ class InboxItem:
     @property
     def id(self) -> str:
         """The promotion id (what `gooseterm approve` takes)."""
-        return self.promotion["id"]
+        return self.promotion.id
 
     @property
     def transition(self) -> str:
         """`from -> to`."""
-        return f"{self.promotion['from']} -> {self.promotion['to']}"
+        return self.promotion.transition
 
 
 def inbox(orch, person: str | None) -> list[InboxItem]:
@@ -114,9 +117,9 @@ def inbox(orch, person: str | None) -> list[InboxItem]:
             continue
         status = approval_status(p, now)
         expiry = expires_at(p).isoformat() if p["policy"] else ""
-        items.append(InboxItem(p, status.reason, expiry, approval_refusal(orch.org, p, person, now),
+        items.append(InboxItem(PromotionRecord.from_json(p), status.reason, expiry, approval_refusal(orch.org, p, person, now),
                                approval_refusal(orch.org, p, person, now, reject=True)))
-    return sorted(items, key=lambda i: (i.refusal is not None, i.promotion["requested_seq"]))
+    return sorted(items, key=lambda i: (i.refusal is not None, i.promotion.requested_seq))
 
 
 # -- the snapshot ----------------------------------------------------------------------------------
@@ -135,9 +138,9 @@ class Snapshot:
     """The configured states, in config order."""
     initial: str
     compliant: str
-    services: list[dict]
+    services: list[ServiceStatus]
     """service_status() of every service, by name."""
-    promotions: list[dict]
+    promotions: list[PromotionRecord]
     """Every promotion, newest first."""
     inbox: list[InboxItem]
     runs: list[dict]
@@ -149,9 +152,9 @@ class Snapshot:
     targets: dict[str, str | None]
     """Per state, the state a promotion from it leads to (None: no promotion leads out)."""
 
-    def status(self, service: str) -> dict | None:
+    def status(self, service: str) -> ServiceStatus | None:
         """One service's status, or None."""
-        return next((s for s in self.services if s["service"] == service), None)
+        return next((s for s in self.services if s.service == service), None)
 
 
 def read_snapshot(orch, identity: Identity, read_at: datetime) -> Snapshot:
@@ -173,7 +176,7 @@ def read_snapshot(orch, identity: Identity, read_at: datetime) -> Snapshot:
         initial=org.states.initial,
         compliant=org.states.compliant,
         services=[service_status(orch, s) for s in sorted(org.services)],
-        promotions=list(reversed(orch.promotions())),
+        promotions=[PromotionRecord.from_json(p) for p in reversed(orch.promotions())],
         inbox=inbox(orch, person),
         runs=runs(orch),
         runbooks=books,
@@ -216,8 +219,8 @@ class GateEvidence:
     """A gate's recorded result and the evidence it read."""
 
     gate: str
-    type: str
-    result: str
+    type: GateType
+    result: Result
     reason: str
     seq: int | None
     checks: list[dict]
@@ -229,15 +232,15 @@ class GateEvidence:
 EVIDENCE_PAGE = 500
 
 
-def gate_evidence(ledger: Ledger, promotion: dict) -> list[GateEvidence]:
+def gate_evidence(ledger: Ledger, promotion: PromotionRecord) -> list[GateEvidence]:
     """Each gate of a promotion with the evidence entries whose digests it recorded: the latest
     evidence entry of the service with that digest before the gate's own entry."""
-    gates = promotion["gates"]
-    last = max((g.get("seq", -1) for g in gates), default=-1)
+    gates = promotion.gates
+    last = max((-1 if g.seq is None else g.seq for g in gates), default=-1)
     found: dict[str, list[EvidenceItem]] = {}
     after = -1
     while True:  # the service's evidence entries up to the last gate, a page at a time
-        page = ledger.entries(service=promotion["service"], kind="evidence.", after=after, limit=EVIDENCE_PAGE)
+        page = ledger.entries(service=promotion.service, kind=EVIDENCE_PREFIX, after=after, limit=EVIDENCE_PAGE)
         for e in page:
             if e.seq > last:
                 break
@@ -251,10 +254,10 @@ def gate_evidence(ledger: Ledger, promotion: dict) -> list[GateEvidence]:
     out = []
     for g in gates:
         items, missing = [], []
-        for digest in g.get("evidence", []):
-            before = [i for i in found.get(digest, []) if g.get("seq") is None or i.seq < g["seq"]]
+        for digest in g.evidence:
+            before = [i for i in found.get(digest, []) if g.seq is None or i.seq < g.seq]
             (items.append(before[-1]) if before else missing.append(digest))
-        out.append(GateEvidence(g["gate"], g["type"], g["result"], g["reason"], g.get("seq"), g.get("checks", []), items, missing))
+        out.append(GateEvidence(g.name, g.type, g.result, g.reason, g.seq, list(g.checks), items, missing))
     return out
 
 

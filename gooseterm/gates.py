@@ -323,7 +323,8 @@ class GateRecord(Verdict):
     type: GateType
     result: Result
     reason: str
-    seq: int
+    seq: int | None = None
+    """The gate.result entry (None in a gate list that was never recorded)."""
     checks: tuple[dict, ...] = ()
     evidence: tuple[str, ...] = ()
     duration_ms: float | None = None
@@ -331,7 +332,7 @@ class GateRecord(Verdict):
     @classmethod
     def from_json(cls, data: dict) -> GateRecord:
         """Parse one entry of a promotion projection's `gates`."""
-        return cls(data["gate"], GateType(data["type"]), Result(data["result"]), data["reason"], data["seq"],
+        return cls(data["gate"], GateType(data["type"]), Result(data["result"]), data["reason"], data.get("seq"),
                    tuple(data.get("checks", ())), tuple(data.get("evidence", ())), data.get("duration_ms"))
 
 

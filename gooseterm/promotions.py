@@ -31,10 +31,10 @@ from .statuses import OPEN_STATUSES, OVERRIDABLE_STATUSES, PromotionStatus
 VIOLATION_CHECKS = {"junit": "all_tests_passing", "sarif": "sast_results_clean"}
 
 
-def override_refusal(promotion: dict) -> str | None:
-    """Why this promotion cannot be overridden whoever asks (its status), or None when it can."""
-    if promotion["status"] not in OVERRIDABLE_STATUSES:
-        return f"promotion {promotion['id']} is {promotion['status']}; only a blocked or waiting promotion can be overridden"
+def override_refusal(pid: str, status: str) -> str | None:
+    """Why promotion `pid` cannot be overridden in `status` whoever asks, or None when it can."""
+    if status not in OVERRIDABLE_STATUSES:
+        return f"promotion {pid} is {status}; only a blocked or waiting promotion can be overridden"
     return None
 
 
@@ -420,7 +420,7 @@ class Orchestrator:
         def act(txn: Txn, me: Signer, pid: str, out: CommandResult) -> None:
             promo = self.promotion(pid, txn)
             out.service, out.promotion = promo["service"], pid
-            if why := override_refusal(promo):
+            if why := override_refusal(pid, promo["status"]):
                 raise Refusal(why)
             roles = (promo["policy"] or {}).get("override_roles") or ["admin"]
             person = self.org.org.people.get(me.name)

@@ -153,17 +153,17 @@ def status(ctx: Context, service: str | None, as_json: bool):
     def text() -> str:
         lines = []
         for r in rows:
-            risk = f"  AT RISK ({'; '.join(r['at_risk'].values())})" if r["at_risk"] else ""
-            lines.append(f"{r['service']:<16} {r['state']}{risk}")
-            for b in r["blockers"]:
+            risk = f"  AT RISK ({'; '.join(r.at_risk.values())})" if r.at_risk else ""
+            lines.append(f"{r.service:<16} {r.state}{risk}")
+            for b in r.blockers:
                 lines.append(f"    blocker: {b}")
-            for p in r["pending_approvals"]:
-                lines.append(f"    awaiting approval: {p['id']} -> {p['to']}: {p['waiting_for']} (expires {p['expires_at'][:16]})")
-            if r["next"]:
-                lines.append(f"    next: {r['next']}")
+            for p in r.pending_approvals:
+                lines.append(f"    awaiting approval: {p.id} -> {p.to}: {p.waiting_for} (expires {p.expires_at[:16]})")
+            if r.next:
+                lines.append(f"    next: {r.next}")
         return "\n".join(lines)
 
-    emit(as_json, rows if service is None else rows[0], text)
+    emit(as_json, [r.to_json() for r in rows] if service is None else rows[0].to_json(), text)
 
 
 @main.group()

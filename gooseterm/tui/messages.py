@@ -78,7 +78,7 @@ class EntryLoaded(Message):
 class EvidenceLoaded(Message):
     """The evidence behind a promotion's gates was read."""
 
-    promotion: dict
+    promotion: PromotionRecord
     gates: list[GateEvidence]
 
 

@@ -63,7 +63,7 @@ class LedgerScreen(DashboardScreen):
                     yield Static("", id="verify-result")
 
     def show_snapshot(self, snapshot) -> None:
-        names = [s["service"] for s in snapshot.services]
+        names = [s.service for s in snapshot.services]
         if names != self._services:  # resetting the options would also reset the choice
             self._services = names
             self.query_one("#q-service", Select).set_options([(n, n) for n in names])

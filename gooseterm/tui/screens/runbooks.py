@@ -171,5 +171,5 @@ class RunbooksScreen(DashboardScreen):
 
             self.app.write(f"runbook {choice.runbook}", command, act)
 
-        self.app.push_screen(NewRunDialog({n: b["title"] for n, b in snap.runbooks.items()}, [s["service"] for s in snap.services],
+        self.app.push_screen(NewRunDialog({n: b["title"] for n, b in snap.runbooks.items()}, [s.service for s in snap.services],
                                           current["service"] if current else None), chosen)
