@@ -136,7 +136,8 @@ class Orchestrator:
             rec = self.service(service, txn)
             if rec["onboarded_seq"] is not None:
                 raise Refusal(f"{service} was onboarded at seq {rec['onboarded_seq']}")
-            ev = record_evidence(txn, me, service, "spec", spec, f"services/{service}.yaml", "cli")
+            source = f"services/{service}.yaml"
+            ev = record_evidence(txn, me, service, "spec", spec, parse_evidence("spec", spec, source), source, "cli")
             body = {"service": service, "spec_digest": ev.digest, "by": me.name, "state": rec["state"]}
             r = txn.append(Draft(EntryKind.SERVICE_ONBOARDED, body, service=service, blobs=(ev.digest,)), [me])
         return CommandResult(service, "onboarded", seqs=[ev.seq, r.seq], state=rec["state"])
@@ -155,11 +156,10 @@ class Orchestrator:
         """
         self.require_service(service)
         me = self.actor()
-        for kind, data, source, *_ in items:  # parse everything before writing anything
-            parse_evidence(kind, data, source)
+        facts = [parse_evidence(kind, data, source) for kind, data, source, *_ in items]  # all before writing any
         with self.ledger.transaction() as txn:
-            records = [record_evidence(txn, me, service, kind, data, source, *(own or [collector]))
-                       for kind, data, source, *own in items]
+            records = [record_evidence(txn, me, service, kind, data, parsed, source, *(own or [collector]))
+                       for (kind, data, source, *own), parsed in zip(items, facts, strict=True)]
             self._void_open_promotions(txn, me, service, records)
             demotion = None
             if self.service(service, txn)["state"] == self.org.states.compliant:
