@@ -28,6 +28,7 @@ from .gates import Result
 from .graphview import GraphView, view
 from .kinds import EVIDENCE_PREFIX
 from .orgconfig import GateType, OrgConfig, TransitionKind
+from .promotions import demotion_target
 from .records import PromotionRecord
 from .resolver import DependencyGraph
 from .runbooks import runs
@@ -151,6 +152,8 @@ class Snapshot:
     graph_view: GraphView
     targets: dict[str, str | None]
     """Per state, the state a promotion from it leads to (None: no promotion leads out)."""
+    demotions: dict[str, str | None]
+    """Per state, the state a demotion from it leads to (None: no demotion leads out)."""
 
     def status(self, service: str) -> ServiceStatus | None:
         """One service's status, or None."""
@@ -183,6 +186,7 @@ def read_snapshot(orch, identity: Identity, read_at: datetime) -> Snapshot:
         graph=orch.graph,
         graph_view=view(orch.graph),
         targets={state: promotion_target(org, state) for state in org.states.states},
+        demotions={state: demotion_target(org, state) for state in org.states.states},
     )
 
 

@@ -31,6 +31,12 @@ from .statuses import OPEN_STATUSES, OVERRIDABLE_STATUSES, PromotionStatus
 VIOLATION_CHECKS = {"junit": "all_tests_passing", "sarif": "sast_results_clean"}
 
 
+def demotion_target(org: OrgConfig, state: str) -> str | None:
+    """The state a demotion from `state` leads to (the first configured), or None when none leads out."""
+    demotions = [t.target for t in org.states.transitions_from(state) if t.kind == TransitionKind.DEMOTION]
+    return demotions[0] if demotions else None
+
+
 def override_refusal(pid: str, status: str) -> str | None:
     """Why promotion `pid` cannot be overridden in `status` whoever asks, or None when it can."""
     if status not in OVERRIDABLE_STATUSES:
@@ -459,10 +465,9 @@ class Orchestrator:
     def _demote(self, txn: Txn, service: str, reason: str) -> CommandResult:
         me = self.actor()
         rec = self.service(service, txn)
-        demotions = [t for t in self.org.states.transitions_from(rec["state"]) if t.kind == TransitionKind.DEMOTION]
-        if not demotions:
+        target = demotion_target(self.org, rec["state"])
+        if target is None:
             raise Refusal(f"{service} is {rec['state']}; no demotion leads out of that state")
-        target = demotions[0].target
         dependents = self.graph.dependents(service, transitive=True)
         body = {"service": service, "from": rec["state"], "to": target, "reason": reason, "at_risk": dependents}
         r = txn.append(Draft(EntryKind.SERVICE_DEMOTED, body, service=service), [me])

@@ -189,8 +189,9 @@ class OverviewScreen(DashboardScreen):
         if s is None:
             return
         snap = self.app.snapshot
-        if s.state != snap.compliant:
-            self.notify(f"{s.service} is {s.state}, not {snap.compliant}: there is nothing to demote", severity="warning")
+        target = snap.demotions.get(s.state)
+        if target is None:
+            self.notify(f"{s.service} is {s.state}; no demotion leads out of it", severity="warning")
             return
         service = s.service
 
@@ -208,7 +209,7 @@ class OverviewScreen(DashboardScreen):
 
         self.app.push_screen(ConfirmDialog(
             f"Demote {service}",
-            [("service", service), ("transition", f"{s.state} -> {snap.initial}"),
+            [("service", service), ("transition", f"{s.state} -> {target}"),
              ("at risk", ", ".join(s.dependents) or "none"), ("signing key", snap.identity.keyid or "none")],
             "Demote", reason="why (recorded in the ledger)", passphrase_for=snap.identity.name if snap.identity.sealed else None,
             danger=True, note="Dependents become at risk and their open promotions are blocked."),
