@@ -335,6 +335,11 @@ class GateRecord(Verdict):
         return cls(data["gate"], GateType(data["type"]), Result(data["result"]), data["reason"], data.get("seq"),
                    tuple(data.get("checks", ())), tuple(data.get("evidence", ())), data.get("duration_ms"))
 
+    def to_json(self) -> dict:
+        """The JSON it was parsed from (for --json)."""
+        return {"gate": self.name, "type": str(self.type), "result": str(self.result), "reason": self.reason,
+                "checks": list(self.checks), "evidence": list(self.evidence), "duration_ms": self.duration_ms, "seq": self.seq}
+
 
 def run_validator(name: str, ctx: GateContext, params: dict) -> Outcome:
     """Run one registered validator; an unknown name or an exception is an `error`, never a pass."""

@@ -9,7 +9,7 @@ same transaction, so state can always be rebuilt from the entries.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 
 from gooseterm.adapters.evidence import parse_evidence
@@ -20,7 +20,7 @@ from gooseterm.ledger.verifier import DECIDER_ROLES, Decision, Report, check_dec
 from .approvals import approval_status, expires_at, groups_of, is_expired, policy_snapshot, refusal_for, rejection_refusal_for
 from .errors import Conflict, GoosetermError, Refusal
 from .evidence import EvidenceRecord, evidence_digest, latest_evidence, record_evidence
-from .gates import GateContext, GateResult, Result, evaluate_transition, run_validator
+from .gates import GateContext, GateRecord, GateResult, Result, evaluate_transition, run_validator
 from .kinds import EntryKind
 from .orgconfig import GateType, OrgConfig, TransitionKind
 from .projections import CYCLE_BREAK, PROMOTION, SERVICE, attach
@@ -52,13 +52,14 @@ class CommandResult:
     status: str
     promotion: str | None = None
     reasons: list[str] = field(default_factory=list)
-    gates: list[dict] = field(default_factory=list)
+    gates: list[GateRecord] = field(default_factory=list)
+    """The gates the command ran and recorded."""
     seqs: list[int] = field(default_factory=list)
     state: str | None = None
 
     def to_json(self) -> dict:
         """JSON form for --json."""
-        return dict(self.__dict__)
+        return {**asdict(self), "gates": [g.to_json() for g in self.gates]}
 
 
 class Orchestrator:
@@ -252,7 +253,7 @@ class Orchestrator:
             r = txn.append(self._answer(promo, EntryKind.GATE_RESULT, body), [me])
             out.seqs.append(r.seq)
         promo.update(self.promotion(promo["id"], txn))
-        out.gates = promo["gates"]
+        out.gates = [GateRecord.from_json(g) for g in promo["gates"]]
 
     def _run_gates(self, txn: Txn, me: Signer, promo: dict, out: CommandResult) -> None:
         ctx = self.context(promo["service"], txn, promo)

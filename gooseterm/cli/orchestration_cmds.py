@@ -28,7 +28,7 @@ def _outcome_text(o: CommandResult) -> str:
     head = f"{o.service}: {o.status}" + (f" ({o.promotion})" if o.promotion else "") + (f", now {o.state}" if o.state else "")
     lines = [head]
     for g in o.gates:
-        lines.append(f"  {g['result']:<12} {g['gate']:<22} {g['reason']}")
+        lines.append(f"  {g.result:<12} {g.name:<22} {g.reason}")
     lines += [f"  - {r}" for r in o.reasons]
     return "\n".join(lines)
 

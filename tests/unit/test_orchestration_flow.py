@@ -70,8 +70,8 @@ def test_compliance_ready_needs_no_approval(org: TestOrg) -> None:
     before = org.size()
     out = org.as_("alice").request(CLEAN, "compliance_ready")
     assert out.status == "promoted" and out.state == "compliance_ready"
-    assert [g["gate"] for g in out.gates] == ["all_tests_passing", "sast_clean", "dependency_check"]
-    assert all(g["result"] == "pass" for g in out.gates)
+    assert [g.name for g in out.gates] == ["all_tests_passing", "sast_clean", "dependency_check"]
+    assert all(g.result == "pass" for g in out.gates)
     assert org.kinds(before - 1) == ["promotion.requested", "gate.result", "gate.result", "gate.result", "promotion.promoted"]
     assert org.entries(kind="promotion.requested")[-1].predicate["policy"] is None
     assert org.reader().service(CLEAN)["state"] == "compliance_ready"

@@ -67,7 +67,7 @@ def awaiting(o: TestOrg, service: str = CLEAN, requester: str = "alice") -> str:
 
 
 def gate(out, name: str) -> dict:
-    return next(g for g in out.gates if g["gate"] == name)
+    return next(g.to_json() for g in out.gates if g.name == name)
 
 
 # -- who may approve ------------------------------------------------------------------------
