@@ -27,9 +27,9 @@ from .approvals import (
 from .gates import Result
 from .graphview import GraphView, view
 from .kinds import EVIDENCE_PREFIX
-from .orgconfig import GateType, OrgConfig, TransitionKind
+from .orgconfig import GateType, OrgConfig, Runbook, TransitionKind
 from .promotions import demotion_target
-from .records import PromotionRecord
+from .records import PromotionRecord, RunRecord
 from .resolver import DependencyGraph
 from .runbooks import runs
 from .status import ServiceStatus, service_status
@@ -144,10 +144,10 @@ class Snapshot:
     promotions: list[PromotionRecord]
     """Every promotion, newest first."""
     inbox: list[InboxItem]
-    runs: list[dict]
+    runs: list[RunRecord]
     """Runbook runs, newest first."""
-    runbooks: dict[str, dict]
-    """Configured runbooks: title and steps (title, action, automatic, description)."""
+    runbooks: dict[str, Runbook]
+    """Configured runbooks, by name."""
     graph: DependencyGraph
     graph_view: GraphView
     targets: dict[str, str | None]
@@ -164,11 +164,6 @@ def read_snapshot(orch, identity: Identity, read_at: datetime) -> Snapshot:
     """Read the dashboard's snapshot from the ledger's projections (no history scan)."""
     org = orch.org
     person = identity.name if identity.problem is None else None
-    books = {
-        name: {"title": rb.title, "steps": [{"title": s.title, "action": s.action, "automatic": s.automatic,
-                                             "description": s.description} for s in rb.steps]}
-        for name, rb in org.runbooks.runbooks.items()
-    }
     return Snapshot(
         read_at=read_at,
         ledger=str(orch.ledger.path),
@@ -181,8 +176,8 @@ def read_snapshot(orch, identity: Identity, read_at: datetime) -> Snapshot:
         services=[service_status(orch, s) for s in sorted(org.services)],
         promotions=[PromotionRecord.from_json(p) for p in reversed(orch.promotions())],
         inbox=inbox(orch, person),
-        runs=runs(orch),
-        runbooks=books,
+        runs=[RunRecord.from_json(r) for r in runs(orch)],
+        runbooks=dict(org.runbooks.runbooks),
         graph=orch.graph,
         graph_view=view(orch.graph),
         targets={state: promotion_target(org, state) for state in org.states.states},
@@ -196,9 +191,9 @@ def promotion_target(org: OrgConfig, state: str) -> str | None:
     return onward[0] if onward else None
 
 
-def open_run(snapshot_runs: list[dict], runbook: str, service: str) -> dict | None:
+def open_run(snapshot_runs: list[RunRecord], runbook: str, service: str) -> RunRecord | None:
     """The newest run of `runbook` for `service` that is not complete, if any."""
-    return next((r for r in snapshot_runs if r["runbook"] == runbook and r["service"] == service and r["status"] != "complete"), None)
+    return next((r for r in snapshot_runs if r.runbook == runbook and r.service == service and not r.complete), None)
 
 
 # -- the evidence a gate read --------------------------------------------------------------------

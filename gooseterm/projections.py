@@ -26,6 +26,9 @@ CYCLE_BREAK = "cycle_break"
 RUNBOOK_RUN = "runbook_run"
 DOMAIN_PROJECTIONS = (SERVICE, PROMOTION, EVIDENCE, CYCLE_BREAK, RUNBOOK_RUN)
 
+RUN_OPEN, RUN_COMPLETE = "open", "complete"
+"""A runbook run's status: open until every step is recorded."""
+
 # The entry kinds that only move a promotion along, to the status each names.
 _STATUS_KINDS = {
     EntryKind.PROMOTION_BLOCKED: PromotionStatus.BLOCKED,
@@ -195,7 +198,7 @@ def _runbook_started(sink: Sink, e: Applied) -> None:
     rid = run_id(p["runbook"], e.service, e.seq)
     sink.project(RUNBOOK_RUN, rid, {"id": rid, "runbook": p["runbook"], "title": p["title"], "service": e.service,
                                        "started_seq": e.seq, "started_by": p["started_by"], "steps_total": p["steps_total"],
-                                       "steps": [], "status": "open"}, e.seq)
+                                       "steps": [], "status": RUN_OPEN}, e.seq)
 
 
 def _runbook_step(sink: Sink, e: Applied) -> None:
@@ -203,7 +206,7 @@ def _runbook_step(sink: Sink, e: Applied) -> None:
     run = sink.projection(RUNBOOK_RUN, p["run"])
     run["steps"].append({**p, "seq": e.seq})
     if len(run["steps"]) >= run["steps_total"]:
-        run["status"] = "complete"
+        run["status"] = RUN_COMPLETE
     sink.project(RUNBOOK_RUN, p["run"], run, e.seq)
 
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .gates import GateRecord
+from .gates import GateRecord, Result
+from .projections import RUN_COMPLETE
 from .statuses import PromotionStatus
 
 
@@ -88,3 +89,53 @@ class ServiceRecord:
         """Parse a service projection (or the Orchestrator's fresh record of a service never recorded)."""
         return cls(data["name"], data["state"], data["since_seq"], data["onboarded_seq"], dict(data.get("at_risk", {})),
                    data.get("onboarded_time"), data.get("spec_digest"))
+
+
+@dataclass(frozen=True)
+class RunStepRecord:
+    """One step of a runbook run as recorded: what ran, who confirmed it and what it found."""
+
+    index: int
+    title: str
+    action: str
+    automatic: bool
+    confirmed_by: str | None
+    result: Result
+    summary: str
+    details: tuple[str, ...]
+    evidence: tuple[str, ...]
+    seq: int | None
+
+    @classmethod
+    def from_json(cls, data: dict) -> RunStepRecord:
+        """Parse one entry of a runbook run projection's `steps`."""
+        return cls(data["index"], data["title"], data["action"], data["automatic"], data.get("confirmed_by"),
+                   Result(data["result"]), data["summary"], tuple(data.get("details", ())), tuple(data.get("evidence", ())),
+                   data.get("seq"))
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """A runbook run: which runbook, for which service, started by whom, and the steps taken."""
+
+    id: str
+    runbook: str
+    title: str
+    service: str
+    started_by: str
+    started_seq: int
+    steps_total: int
+    steps: tuple[RunStepRecord, ...]
+    status: str
+    """`open`, or `complete` once every step is recorded."""
+
+    @classmethod
+    def from_json(cls, data: dict) -> RunRecord:
+        """Parse a runbook run projection."""
+        return cls(data["id"], data["runbook"], data["title"], data["service"], data["started_by"], data["started_seq"],
+                   data["steps_total"], tuple(map(RunStepRecord.from_json, data["steps"])), data["status"])
+
+    @property
+    def complete(self) -> bool:
+        """True once every step is recorded."""
+        return self.status == RUN_COMPLETE

@@ -18,6 +18,7 @@ from .errors import GoosetermError, Refusal
 from .evidence import latest_evidence
 from .gates import Result, evidence_chain_valid, signatures_verified
 from .kinds import EntryKind
+from .orgconfig import Runbook, RunbookStep
 from .projections import RUNBOOK_RUN, run_id
 
 PROMOTION_FAILURE = "promotion_failure"  # offered by a failed gate
@@ -192,10 +193,14 @@ def runs(orch, service: str | None = None) -> list[dict]:
     return [r for r in items if service is None or r["service"] == service]
 
 
-def next_step(orch, run: dict):
+def pending_step(runbook: Runbook, taken: int) -> RunbookStep | None:
+    """The step of `runbook` after `taken` steps, or None when every step is taken."""
+    return runbook.steps[taken] if taken < len(runbook.steps) else None
+
+
+def next_step(orch, run: dict) -> RunbookStep | None:
     """The next step to take, or None when the run is complete."""
-    steps = runbook_for(orch.org, run["runbook"]).steps
-    return steps[len(run["steps"])] if len(run["steps"]) < len(steps) else None
+    return pending_step(runbook_for(orch.org, run["runbook"]), len(run["steps"]))
 
 
 def take_step(orch, rid: str, confirmed: bool = False, apply: bool = False) -> tuple[dict, StepResult]:

@@ -334,7 +334,7 @@ class GoosetermApp(App):
         snap = self.snapshot
         existing = dashboard.open_run(snap.runs, PROMOTION_FAILURE, service) if snap else None
         if existing is not None:
-            self.goto("runbooks", existing["id"])
+            self.goto("runbooks", existing.id)
             return
         reason = f"promotion {promotion.id} {promotion.status}" if promotion else ""
         command = cli("runbook", "start", PROMOTION_FAILURE, "--service", service, *(["--reason", reason] if reason else []))
