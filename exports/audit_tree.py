@@ -20,11 +20,12 @@ from collections import defaultdict
 from urllib.parse import quote
 
 from gooseterm.ledger.signing import canonical_json
+from gooseterm.ledger.kinds import EntryKind
 from gooseterm.ledger.store import Entry
 
 _EVIDENCE_FOLDER = {"junit": "tests", "sarif": "sast", "coverage": "coverage", "metrics": "metrics", "spec": "specs"}
 _PROMOTION_EVIDENCE = {"sarif": "sast_results", "coverage": "test_coverage", "metrics": "metrics_snapshot", "junit": "test_results"}
-REQUESTED = "promotion.requested"
+REQUESTED = EntryKind.PROMOTION_REQUESTED
 MAX_SEGMENT_BYTES = 200
 """Longest folder or file name written (file systems stop at 255 bytes); longer names are cut and
 keep a digest of the whole, so two long names stay apart."""
@@ -93,7 +94,7 @@ def audit_tree_files(entries: list[Entry], files: dict[str, bytes], service: str
         request = next((e for e in group if e.kind == REQUESTED), None)
         svc = group[0].service
         base = _path("audit", "services", svc, "promotions", pid)
-        gates = [{"seq": e.seq, **e.predicate} for e in group if e.kind == "gate.result"]
+        gates = [{"seq": e.seq, **e.predicate} for e in group if e.kind == EntryKind.GATE_RESULT]
         approvals = [{"seq": e.seq, "signers": e.signers, **e.predicate} for e in group if e.kind.startswith("approval.")]
         decisions = [{"seq": e.seq, "kind": e.kind, "time": e.time, **e.predicate} for e in group
                      if e.kind.startswith("promotion.") and e.kind != REQUESTED]

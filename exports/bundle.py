@@ -25,6 +25,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 from gooseterm.ledger import verifier
+from gooseterm.ledger.kinds import EntryKind
 from gooseterm.ledger.signing import canonical_json, sign_note
 from gooseterm.ledger.store import Entry, Ledger
 from gooseterm.ledger.verifier import (
@@ -128,7 +129,7 @@ def _summaries(entries: list[Entry], service: str | None) -> dict[str, bytes]:
     for e in entries:
         if service and e.service != service:
             continue
-        if e.kind.startswith(("promotion.", "approval.", "service.demoted")):
+        if e.kind.startswith(("promotion.", "approval.", EntryKind.SERVICE_DEMOTED)):
             p = _predicate(e.leaf)
             reason = "; ".join(p.get("reasons", [])) or p.get("reason", "") or p.get("waiting_for", "")
             who = p.get("person") or p.get("requested_by") or ",".join(e.signers)
@@ -231,7 +232,7 @@ def build_bundle(
     files["policy.json"] = canonical_json(policy or {})
     # The evidence the period's gate results read, even when it was collected before the period:
     # the assessment results link to it.
-    blob_refs += [d for e in entries if e.kind == "gate.result" and (sel.service is None or e.service == sel.service)
+    blob_refs += [d for e in entries if e.kind == EntryKind.GATE_RESULT and (sel.service is None or e.service == sel.service)
                   for d in e.predicate.get("evidence", [])]
     archived = []
     for digest in dict.fromkeys(blob_refs):

@@ -13,6 +13,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Collection
 
+from gooseterm.ledger.kinds import EntryKind
 from gooseterm.ledger.store import Entry
 
 OSCAL_VERSION = "1.2.1"
@@ -31,7 +32,7 @@ def _subject(origin: str, service: str | None) -> list[dict]:
 
 
 def _gate_results(entries: list[Entry], service: str | None) -> list[Entry]:
-    return [e for e in entries if e.kind == "gate.result" and (not service or e.service == service)]
+    return [e for e in entries if e.kind == EntryKind.GATE_RESULT and (not service or e.service == service)]
 
 
 def _times(entries: list[Entry], period: tuple[str, str] | None) -> list[str]:

@@ -2,4 +2,5 @@
 
 from gooseterm.cli import main
 
-main()
+if __name__ == "__main__":  # importing the module (the layering test does) must not run the command
+    main()

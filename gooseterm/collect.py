@@ -24,6 +24,7 @@ from gooseterm.adapters.errors import SourceError
 from .breaker import SourceHealth
 from .errors import GoosetermError
 from .orgconfig.sourceconfig import LIVE_SOURCES, GitHubSource, GitLabSource, PrometheusSource, expand
+from .promotions import CommandResult
 from .settings import insecure_http_allowed
 
 SOURCES = ("files", *LIVE_SOURCES)
@@ -53,11 +54,12 @@ class Report:
     service: str
     sources: list[dict] = field(default_factory=list)
     recorded: list[dict] = field(default_factory=list)
-    demotion: dict | None = None
+    demotion: CommandResult | None = None
+    """The demotion a violating fact caused, if any."""
 
     def to_json(self) -> dict:
         """JSON form."""
-        return dict(self.__dict__)
+        return {**self.__dict__, "demotion": self.demotion.to_json() if self.demotion else None}
 
 
 def _env_secret(source: str, name: str | None, what: str, env: Mapping[str, str]) -> str | None:
@@ -222,7 +224,7 @@ def collect(orch, request: Request, health: SourceHealth | None = None, *, env: 
                                       for c in collections])
     report.recorded = [{"kind": r.kind, "collector": r.collector, "source": r.source, "digest": r.digest, "seq": r.seq,
                         "time": r.time} for r in records]
-    report.demotion = demotion.to_json() if demotion else None
+    report.demotion = demotion
     return report
 
 

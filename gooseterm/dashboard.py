@@ -24,14 +24,18 @@ from .approvals import (
     refusal_for,
     rejection_refusal_for,
 )
+from .gates import Result
 from .graphview import GraphView, view
-from .orgconfig import OrgConfig, TransitionKind
+from .kinds import EVIDENCE_PREFIX
+from .orgconfig import GateType, OrgConfig, Runbook, TransitionKind
+from .promotions import demotion_target
+from .records import PromotionRecord, RunRecord
 from .resolver import DependencyGraph
 from .runbooks import runs
-from .status import service_status
+from .status import ServiceStatus, service_status
+from .statuses import PromotionStatus
 
 LEDGER_TIME = "%Y-%m-%dT%H:%M:%S.%fZ"
-FAILED_STATUSES = ("blocked", "failed", "rejected", "expired")
 
 
 def ledger_time(when: datetime) -> str:
@@ -72,7 +76,7 @@ def identity_of(workspace) -> Identity:
 def approval_refusal(org: OrgConfig, promotion: dict, person: str | None, now: datetime, reject: bool = False) -> str | None:
     """Why `person` may not approve (or with `reject`, reject) this promotion now, or None when
     they may: the domain's own rules, checked after expiry as `gooseterm approve` checks them."""
-    if promotion["status"] != "awaiting_approval":
+    if promotion["status"] != PromotionStatus.AWAITING_APPROVAL:
         return f"promotion {promotion['id']} is {promotion['status']}, not awaiting approval"
     if person is None:
         return "no signing identity: run `gooseterm init`, or pass --as NAME / set GOOSETERM_KEY"
@@ -86,7 +90,7 @@ def approval_refusal(org: OrgConfig, promotion: dict, person: str | None, now: d
 class InboxItem:
     """A promotion awaiting approval, and whether the current identity may decide it."""
 
-    promotion: dict
+    promotion: PromotionRecord
     waiting_for: str
     expires_at: str
     refusal: str | None
@@ -97,12 +101,12 @@ class InboxItem:
     @property
     def id(self) -> str:
         """The promotion id (what `gooseterm approve` takes)."""
-        return self.promotion["id"]
+        return self.promotion.id
 
     @property
     def transition(self) -> str:
         """`from -> to`."""
-        return f"{self.promotion['from']} -> {self.promotion['to']}"
+        return self.promotion.transition
 
 
 def inbox(orch, person: str | None) -> list[InboxItem]:
@@ -110,13 +114,13 @@ def inbox(orch, person: str | None) -> list[InboxItem]:
     now = orch.now()
     items = []
     for p in orch.promotions(open_only=True):
-        if p["status"] != "awaiting_approval":
+        if p["status"] != PromotionStatus.AWAITING_APPROVAL:
             continue
         status = approval_status(p, now)
         expiry = expires_at(p).isoformat() if p["policy"] else ""
-        items.append(InboxItem(p, status.reason, expiry, approval_refusal(orch.org, p, person, now),
+        items.append(InboxItem(PromotionRecord.from_json(p), status.reason, expiry, approval_refusal(orch.org, p, person, now),
                                approval_refusal(orch.org, p, person, now, reject=True)))
-    return sorted(items, key=lambda i: (i.refusal is not None, i.promotion["requested_seq"]))
+    return sorted(items, key=lambda i: (i.refusal is not None, i.promotion.requested_seq))
 
 
 # -- the snapshot ----------------------------------------------------------------------------------
@@ -135,34 +139,31 @@ class Snapshot:
     """The configured states, in config order."""
     initial: str
     compliant: str
-    services: list[dict]
+    services: list[ServiceStatus]
     """service_status() of every service, by name."""
-    promotions: list[dict]
+    promotions: list[PromotionRecord]
     """Every promotion, newest first."""
     inbox: list[InboxItem]
-    runs: list[dict]
+    runs: list[RunRecord]
     """Runbook runs, newest first."""
-    runbooks: dict[str, dict]
-    """Configured runbooks: title and steps (title, action, automatic, description)."""
+    runbooks: dict[str, Runbook]
+    """Configured runbooks, by name."""
     graph: DependencyGraph
     graph_view: GraphView
     targets: dict[str, str | None]
     """Per state, the state a promotion from it leads to (None: no promotion leads out)."""
+    demotions: dict[str, str | None]
+    """Per state, the state a demotion from it leads to (None: no demotion leads out)."""
 
-    def status(self, service: str) -> dict | None:
+    def status(self, service: str) -> ServiceStatus | None:
         """One service's status, or None."""
-        return next((s for s in self.services if s["service"] == service), None)
+        return next((s for s in self.services if s.service == service), None)
 
 
 def read_snapshot(orch, identity: Identity, read_at: datetime) -> Snapshot:
     """Read the dashboard's snapshot from the ledger's projections (no history scan)."""
     org = orch.org
     person = identity.name if identity.problem is None else None
-    books = {
-        name: {"title": rb.title, "steps": [{"title": s.title, "action": s.action, "automatic": s.automatic,
-                                             "description": s.description} for s in rb.steps]}
-        for name, rb in org.runbooks.runbooks.items()
-    }
     return Snapshot(
         read_at=read_at,
         ledger=str(orch.ledger.path),
@@ -173,13 +174,14 @@ def read_snapshot(orch, identity: Identity, read_at: datetime) -> Snapshot:
         initial=org.states.initial,
         compliant=org.states.compliant,
         services=[service_status(orch, s) for s in sorted(org.services)],
-        promotions=list(reversed(orch.promotions())),
+        promotions=[PromotionRecord.from_json(p) for p in reversed(orch.promotions())],
         inbox=inbox(orch, person),
-        runs=runs(orch),
-        runbooks=books,
+        runs=[RunRecord.from_json(r) for r in runs(orch)],
+        runbooks=dict(org.runbooks.runbooks),
         graph=orch.graph,
         graph_view=view(orch.graph),
         targets={state: promotion_target(org, state) for state in org.states.states},
+        demotions={state: demotion_target(org, state) for state in org.states.states},
     )
 
 
@@ -189,9 +191,9 @@ def promotion_target(org: OrgConfig, state: str) -> str | None:
     return onward[0] if onward else None
 
 
-def open_run(snapshot_runs: list[dict], runbook: str, service: str) -> dict | None:
+def open_run(snapshot_runs: list[RunRecord], runbook: str, service: str) -> RunRecord | None:
     """The newest run of `runbook` for `service` that is not complete, if any."""
-    return next((r for r in snapshot_runs if r["runbook"] == runbook and r["service"] == service and r["status"] != "complete"), None)
+    return next((r for r in snapshot_runs if r.runbook == runbook and r.service == service and not r.complete), None)
 
 
 # -- the evidence a gate read --------------------------------------------------------------------
@@ -216,8 +218,8 @@ class GateEvidence:
     """A gate's recorded result and the evidence it read."""
 
     gate: str
-    type: str
-    result: str
+    type: GateType
+    result: Result
     reason: str
     seq: int | None
     checks: list[dict]
@@ -229,15 +231,15 @@ class GateEvidence:
 EVIDENCE_PAGE = 500
 
 
-def gate_evidence(ledger: Ledger, promotion: dict) -> list[GateEvidence]:
+def gate_evidence(ledger: Ledger, promotion: PromotionRecord) -> list[GateEvidence]:
     """Each gate of a promotion with the evidence entries whose digests it recorded: the latest
     evidence entry of the service with that digest before the gate's own entry."""
-    gates = promotion["gates"]
-    last = max((g.get("seq", -1) for g in gates), default=-1)
+    gates = promotion.gates
+    last = max((-1 if g.seq is None else g.seq for g in gates), default=-1)
     found: dict[str, list[EvidenceItem]] = {}
     after = -1
     while True:  # the service's evidence entries up to the last gate, a page at a time
-        page = ledger.entries(service=promotion["service"], kind="evidence.", after=after, limit=EVIDENCE_PAGE)
+        page = ledger.entries(service=promotion.service, kind=EVIDENCE_PREFIX, after=after, limit=EVIDENCE_PAGE)
         for e in page:
             if e.seq > last:
                 break
@@ -251,10 +253,10 @@ def gate_evidence(ledger: Ledger, promotion: dict) -> list[GateEvidence]:
     out = []
     for g in gates:
         items, missing = [], []
-        for digest in g.get("evidence", []):
-            before = [i for i in found.get(digest, []) if g.get("seq") is None or i.seq < g["seq"]]
+        for digest in g.evidence:
+            before = [i for i in found.get(digest, []) if g.seq is None or i.seq < g.seq]
             (items.append(before[-1]) if before else missing.append(digest))
-        out.append(GateEvidence(g["gate"], g["type"], g["result"], g["reason"], g.get("seq"), g.get("checks", []), items, missing))
+        out.append(GateEvidence(g.name, g.type, g.result, g.reason, g.seq, list(g.checks), items, missing))
     return out
 
 

@@ -11,8 +11,9 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from gooseterm.ledger.keys import KeyStore
-from gooseterm.ledger.store import KEY_ADDED, Draft, Ledger
+from gooseterm.ledger.store import Draft, Ledger
 
+from .kinds import EntryKind
 from .orgconfig import OrgConfig
 from .projections import project_appended
 from .promotions import Orchestrator
@@ -52,8 +53,8 @@ def build_demo(settings: Settings, org: OrgConfig, now: Callable[[], datetime] =
     boss = signers[admins[0]]
     for n in people:
         if n not in admins:
-            ledger.append(Draft(KEY_ADDED, {"vkey": signers[n].vkey, "roles": ["approver"]}), [boss])
-    ledger.append(Draft(KEY_ADDED, {"vkey": signers[CI_KEY].vkey, "roles": ["ci"]}), [boss])
+            ledger.append(Draft(EntryKind.KEY_ADDED, {"vkey": signers[n].vkey, "roles": ["approver"]}), [boss])
+    ledger.append(Draft(EntryKind.KEY_ADDED, {"vkey": signers[CI_KEY].vkey, "roles": ["ci"]}), [boss])
     act = {n: Orchestrator(ledger, org, s) for n, s in signers.items()}
     evidence_dir = org.local_evidence_dir()
 

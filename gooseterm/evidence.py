@@ -9,9 +9,10 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
-from gooseterm.adapters.evidence import EVIDENCE_KINDS, parse_evidence
+from gooseterm.adapters.evidence import EVIDENCE_KINDS, EvidenceFacts
 from gooseterm.ledger.store import Draft, Txn
 
+from .kinds import EntryKind
 from .projections import EVIDENCE, evidence_key
 
 MEDIA_TYPES = {
@@ -46,17 +47,18 @@ class EvidenceRecord:
 
 
 def record_evidence(
-    txn: Txn, signer, service: str, kind: str, data: bytes, source: str, collector: str = "cli"
+    txn: Txn, signer, service: str, kind: str, data: bytes, facts: EvidenceFacts, source: str, collector: str = "cli"
 ) -> EvidenceRecord:
-    """Parse, store and append one piece of evidence inside a write transaction.
+    """Store and append one piece of evidence, with the facts already parsed from `data`, inside a
+    write transaction.
 
     `collector` says how it arrived ("cli" by hand, or an adapter such as "files", "github"),
     which the success metrics use to measure how much evidence collection is automated.
     """
-    facts = parse_evidence(kind, data, source).model_dump(mode="json")
     digest = txn.put_blob(data, MEDIA_TYPES.get(kind, "application/octet-stream"))
-    predicate = {"kind": kind, "digest": digest, "size": len(data), "source": source, "collector": collector, "facts": facts}
-    txn.append(Draft(f"evidence.{kind}", predicate, service=service, blobs=(digest,)), [signer])
+    predicate = {"kind": kind, "digest": digest, "size": len(data), "source": source, "collector": collector,
+                 "facts": facts.model_dump(mode="json")}
+    txn.append(Draft(EntryKind.evidence(kind), predicate, service=service, blobs=(digest,)), [signer])
     return EvidenceRecord.from_projection(txn.projection(EVIDENCE, evidence_key(service, kind)))
 
 

@@ -31,8 +31,10 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Histo
 
 from gooseterm.ledger.store import Ledger
 
+from .kinds import EntryKind
 from .orgconfig import OrgConfig
-from .promotions import OPEN_STATUSES, Orchestrator
+from .promotions import Orchestrator
+from .statuses import OPEN_STATUSES
 from .verification_record import last_verification
 from .workspace import Workspace
 
@@ -133,7 +135,7 @@ class LedgerCollector:
         ]
 
     def _read_gates(self, ledger: Ledger) -> None:
-        for e in ledger.entries(kind="gate.result", after=self._gates_after):
+        for e in ledger.entries(kind=EntryKind.GATE_RESULT, after=self._gates_after):
             p = e.predicate
             gate = str(p.get("gate"))
             self._results[(gate, str(p.get("result")))] += 1

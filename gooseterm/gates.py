@@ -278,8 +278,27 @@ def signatures_verified(ctx: GateContext, params: dict) -> Outcome:
     return Outcome(Result.PASS, f"{len(ctx.evidence)} evidence statements signed by trusted keys", ev)
 
 
+class Verdict:
+    """What a gate's type and result mean for its transition, for a result just evaluated
+    (GateResult) and for one read back from the ledger (GateRecord) alike."""
+
+    type: GateType
+    result: Result
+
+    @property
+    def blocks(self) -> bool:
+        """True when this result stops the transition (blocking and not pass/warn)."""
+        return self.type == GateType.BLOCKING and self.result not in (Result.PASS, Result.WARN)
+
+    @property
+    def holds(self) -> bool:
+        """True when the transition cannot complete without this gate: it blocks, or it is a
+        manual gate not yet passed. An override bypasses exactly these."""
+        return self.blocks or (self.type == GateType.MANUAL and self.result != Result.PASS)
+
+
 @dataclass
-class GateResult:
+class GateResult(Verdict):
     """One gate or rule evaluated: its type, verdict, reason, checks and evidence read."""
 
     name: str
@@ -290,15 +309,36 @@ class GateResult:
     evidence: list[str] = field(default_factory=list)
     duration_ms: float | None = None
 
-    @property
-    def blocks(self) -> bool:
-        """True when this result stops the transition (blocking and not pass/warn)."""
-        return self.type == GateType.BLOCKING and self.result not in (Result.PASS, Result.WARN)
-
     def to_json(self) -> dict:
         """JSON form, as recorded in the ledger."""
         return {"gate": self.name, "type": str(self.type), "result": str(self.result), "reason": self.reason,
                 "checks": self.checks, "evidence": self.evidence, "duration_ms": self.duration_ms}
+
+
+@dataclass(frozen=True)
+class GateRecord(Verdict):
+    """A gate result as the ledger recorded it for a promotion (`GateResult.to_json` plus its seq)."""
+
+    name: str
+    type: GateType
+    result: Result
+    reason: str
+    seq: int | None = None
+    """The gate.result entry (None in a gate list that was never recorded)."""
+    checks: tuple[dict, ...] = ()
+    evidence: tuple[str, ...] = ()
+    duration_ms: float | None = None
+
+    @classmethod
+    def from_json(cls, data: dict) -> GateRecord:
+        """Parse one entry of a promotion projection's `gates`."""
+        return cls(data["gate"], GateType(data["type"]), Result(data["result"]), data["reason"], data.get("seq"),
+                   tuple(data.get("checks", ())), tuple(data.get("evidence", ())), data.get("duration_ms"))
+
+    def to_json(self) -> dict:
+        """The JSON it was parsed from (for --json)."""
+        return {"gate": self.name, "type": str(self.type), "result": str(self.result), "reason": self.reason,
+                "checks": list(self.checks), "evidence": list(self.evidence), "duration_ms": self.duration_ms, "seq": self.seq}
 
 
 def run_validator(name: str, ctx: GateContext, params: dict) -> Outcome:

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from gooseterm.ledger.kinds import EVIDENCE_PREFIX, EntryKind
+
+__all__ = ["EVIDENCE_PREFIX", "FREE_KINDS", "FREE_PREFIXES", "GUARDED_PREFIXES", "EntryKind", "check_appendable"]
+
 # Kinds written only by the commands that check their rules (promote, approve, keys add...).
 # Appending them by hand would skip those checks, so `gooseterm append` refuses them.
 GUARDED_PREFIXES = ("ledger.", "promotion.", "approval.", "gate.", "service.", "runbook.", "cycle_break.")
 
 # Kinds anyone may append by hand: free-form facts that change no state.
-FREE_KINDS = ("annotation", "incident.note", "evidence.external")
+FREE_KINDS = (EntryKind.ANNOTATION, EntryKind.INCIDENT_NOTE, EntryKind.EVIDENCE_EXTERNAL)
 FREE_PREFIXES = ("custom.",)
 
 

@@ -16,6 +16,7 @@ from datetime import timedelta
 from gooseterm.ledger.store import Entry, Ledger
 from gooseterm.ledger.verifier import NoteError, open_note, parse_checkpoint, parse_time
 
+from .kinds import EntryKind
 from .orgconfig import format_duration
 from .promotions import PROMOTION
 
@@ -23,8 +24,8 @@ DAY = 86_400.0
 MONTH = 365.25 / 12 * DAY
 GB = 10**9
 """The plan's storage target is in GB (SI), not GiB."""
-FAILED_ENDS = ("promotion.blocked", "promotion.failed")
-ENDS = ("promotion.promoted", *FAILED_ENDS, "promotion.rejected", "promotion.expired")
+FAILED_ENDS = (EntryKind.PROMOTION_BLOCKED, EntryKind.PROMOTION_FAILED)
+ENDS = (EntryKind.PROMOTION_PROMOTED, *FAILED_ENDS, EntryKind.PROMOTION_REJECTED, EntryKind.PROMOTION_EXPIRED)
 
 
 @dataclass(frozen=True)
@@ -74,13 +75,13 @@ def _promotions(ledger: Ledger) -> dict[str, _Promotion]:
     by_request = {p["requested_seq"]: pid for pid, p in ledger.projection_items(PROMOTION).items()}
     out: dict[str, _Promotion] = {}
     for e in ledger.entries(kind="promotion."):
-        if e.kind == "promotion.requested":
+        if e.kind == EntryKind.PROMOTION_REQUESTED:
             pid = by_request.get(e.seq)
             if pid is not None:
                 out[pid] = _Promotion(pid, e.service or "", e)
         elif e.promotion in out:
             p = out[e.promotion]
-            if e.kind == "promotion.overridden":
+            if e.kind == EntryKind.PROMOTION_OVERRIDDEN:
                 p.overridden = True
             elif e.kind in ENDS:
                 p.ends.append(e)
@@ -108,11 +109,11 @@ def time_to_onboard(ledger: Ledger, promotions: dict[str, _Promotion], initial: 
     """service.onboarded to the first promotion out of the initial state, per service; the median."""
     first_step: dict[str, Entry] = {}
     for p in sorted(promotions.values(), key=lambda p: p.requested.seq):
-        end = p.first_end(("promotion.promoted",))
+        end = p.first_end((EntryKind.PROMOTION_PROMOTED,))
         if end is not None and p.requested.predicate.get("from_state") == initial:
             first_step.setdefault(p.service, end)
     per_service: dict[str, float | None] = {}
-    for e in ledger.entries(kind="service.onboarded"):
+    for e in ledger.entries(kind=EntryKind.SERVICE_ONBOARDED):
         if e.service in per_service:
             continue
         done = first_step.get(e.service)
@@ -134,7 +135,7 @@ def first_promotion_success(promotions: dict[str, _Promotion]) -> Metric:
         end = p.first_end()
         if end is None:
             outcome[service] = "open"
-        elif end.kind == "promotion.promoted" and not p.overridden:
+        elif end.kind == EntryKind.PROMOTION_PROMOTED and not p.overridden:
             outcome[service] = "promoted"
         else:
             outcome[service] = "overridden" if p.overridden else end.kind.removeprefix("promotion.")
@@ -154,7 +155,7 @@ def evidence_automation(ledger: Ledger) -> Metric:
     automated = manual = specs = 0
     by_collector: dict[str, int] = {}
     for e in ledger.entries(kind="evidence."):
-        if e.kind == "evidence.spec":
+        if e.kind == EntryKind.evidence("spec"):
             specs += 1
             continue
         collector = e.predicate.get("collector", "cli")  # evidence.external is appended by hand
@@ -175,9 +176,9 @@ def dependency_accuracy(ledger: Ledger, promotions: dict[str, _Promotion], compl
     events: list[tuple[int, str, str, _Promotion | None]] = []
     for p in promotions.values():
         for e in p.ends:
-            if e.kind == "promotion.promoted":
+            if e.kind == EntryKind.PROMOTION_PROMOTED:
                 events.append((e.seq, p.service, e.predicate["to"], p))
-    for e in ledger.entries(kind="service.demoted"):
+    for e in ledger.entries(kind=EntryKind.SERVICE_DEMOTED):
         events.append((e.seq, e.service or "", e.predicate["to"], None))
     states: dict[str, str] = {}
     checked, wrong = 0, []
@@ -208,7 +209,7 @@ def pipeline_p95(promotions: dict[str, _Promotion]) -> Metric:
     durations = sorted(
         _seconds(p.requested.time, end.time)
         for p in promotions.values()
-        if (end := p.first_end(("promotion.promoted",))) is not None
+        if (end := p.first_end((EntryKind.PROMOTION_PROMOTED,))) is not None
     )
     value = durations[max(0, -(-95 * len(durations) // 100) - 1)] if durations else None
     detail = {"promoted": len(durations), "median_seconds": statistics.median(durations) if durations else None}

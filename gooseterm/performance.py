@@ -17,6 +17,7 @@ from gooseterm.adapters.metrics import sample_value
 from gooseterm.ledger.verifier import parse_time
 
 from .gates import GateContext, Outcome, Result
+from .kinds import EntryKind
 from .orgconfig.sloconfig import Criterion, Objective, Slo
 
 HALF = 0.5  # a warning scores half the weight (Keptn)
@@ -48,11 +49,11 @@ def _json_number(value: float | None) -> float | str | None:
 
 def compliant_baseline(ledger, service: str, compliant_state: str) -> Baseline | None:
     """The metrics evidence in force at the service's last promotion to the compliant state."""
-    promoted = next((e for e in ledger.entries(service=service, kind="promotion.promoted", newest_first=True)
+    promoted = next((e for e in ledger.entries(service=service, kind=EntryKind.PROMOTION_PROMOTED, newest_first=True)
                      if e.predicate.get("to") == compliant_state), None)
     if promoted is None:
         return None
-    for entry in ledger.entries(service=service, kind="evidence.metrics", newest_first=True):
+    for entry in ledger.entries(service=service, kind=EntryKind.evidence("metrics"), newest_first=True):
         if entry.seq < promoted.seq:
             p = entry.predicate
             values = {k: _float(v) for k, v in p["facts"]["values"].items()}

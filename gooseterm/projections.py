@@ -16,6 +16,9 @@ from gooseterm.ledger.signing import canonical_json
 from gooseterm.ledger.store import Ledger
 from gooseterm.ledger.verifier import BINDING, Fault, Report, promotion_id, verify_ledger
 
+from .kinds import EntryKind
+from .statuses import PromotionStatus
+
 SERVICE = "service"
 PROMOTION = "promotion"
 EVIDENCE = "evidence"
@@ -23,8 +26,17 @@ CYCLE_BREAK = "cycle_break"
 RUNBOOK_RUN = "runbook_run"
 DOMAIN_PROJECTIONS = (SERVICE, PROMOTION, EVIDENCE, CYCLE_BREAK, RUNBOOK_RUN)
 
-# Statuses whose entry kind is `promotion.<status>` and which only move the promotion along.
-_STATUS_KINDS = {f"promotion.{s}": s for s in ("blocked", "failed", "rejected", "expired", "awaiting_approval")}
+RUN_OPEN, RUN_COMPLETE = "open", "complete"
+"""A runbook run's status: open until every step is recorded."""
+
+# The entry kinds that only move a promotion along, to the status each names.
+_STATUS_KINDS = {
+    EntryKind.PROMOTION_BLOCKED: PromotionStatus.BLOCKED,
+    EntryKind.PROMOTION_FAILED: PromotionStatus.FAILED,
+    EntryKind.PROMOTION_REJECTED: PromotionStatus.REJECTED,
+    EntryKind.PROMOTION_EXPIRED: PromotionStatus.EXPIRED,
+    EntryKind.PROMOTION_AWAITING_APPROVAL: PromotionStatus.AWAITING_APPROVAL,
+}
 
 
 @dataclass(frozen=True)
@@ -95,7 +107,7 @@ def _requested(sink: Sink, e: Applied) -> None:
     p = e.predicate
     pid = e.promotion or promotion_id(e.service, e.seq)
     sink.project(PROMOTION, pid, {
-        "id": pid, "service": e.service, "from": p["from_state"], "to": p["target_state"], "status": "validating",
+        "id": pid, "service": e.service, "from": p["from_state"], "to": p["target_state"], "status": PromotionStatus.VALIDATING,
         "requested_by": p["requested_by"], "requested_seq": e.seq, "requested_time": e.time,
         "request_leaf_hash": e.leaf_hash.hex(),
         "evidence_digest": p["evidence_digest"], "policy": p["policy"], "approvals": [], "gates": [], "reasons": [],
@@ -131,7 +143,7 @@ def _status(sink: Sink, e: Applied) -> None:
 
 def _approved(sink: Sink, e: Applied) -> None:
     def change(promo: dict) -> None:
-        promo["status"] = "approved"
+        promo["status"] = PromotionStatus.APPROVED
         promo["gates"] = []  # the gates run again before the promotion completes
 
     _update_promotion(sink, e, change)
@@ -151,7 +163,7 @@ def _promoted(sink: Sink, e: Applied) -> None:
     p = e.predicate
 
     def change(promo: dict) -> None:
-        promo["status"] = "promoted"
+        promo["status"] = PromotionStatus.PROMOTED
         promo["reasons"] = []
 
     _update_promotion(sink, e, change)
@@ -186,7 +198,7 @@ def _runbook_started(sink: Sink, e: Applied) -> None:
     rid = run_id(p["runbook"], e.service, e.seq)
     sink.project(RUNBOOK_RUN, rid, {"id": rid, "runbook": p["runbook"], "title": p["title"], "service": e.service,
                                        "started_seq": e.seq, "started_by": p["started_by"], "steps_total": p["steps_total"],
-                                       "steps": [], "status": "open"}, e.seq)
+                                       "steps": [], "status": RUN_OPEN}, e.seq)
 
 
 def _runbook_step(sink: Sink, e: Applied) -> None:
@@ -194,22 +206,22 @@ def _runbook_step(sink: Sink, e: Applied) -> None:
     run = sink.projection(RUNBOOK_RUN, p["run"])
     run["steps"].append({**p, "seq": e.seq})
     if len(run["steps"]) >= run["steps_total"]:
-        run["status"] = "complete"
+        run["status"] = RUN_COMPLETE
     sink.project(RUNBOOK_RUN, p["run"], run, e.seq)
 
 
 _HANDLERS: dict[str, Callable[[Sink, Applied], None]] = {
-    "service.onboarded": _onboarded,
-    "promotion.requested": _requested,
-    "gate.result": _gate,
-    "promotion.approved": _approved,
-    "approval.granted": _decision,
-    "approval.rejected": _decision,
-    "promotion.promoted": _promoted,
-    "service.demoted": _demoted,
-    "cycle_break.reviewed": _cycle_break,
-    "runbook.started": _runbook_started,
-    "runbook.step": _runbook_step,
+    EntryKind.SERVICE_ONBOARDED: _onboarded,
+    EntryKind.PROMOTION_REQUESTED: _requested,
+    EntryKind.GATE_RESULT: _gate,
+    EntryKind.PROMOTION_APPROVED: _approved,
+    EntryKind.APPROVAL_GRANTED: _decision,
+    EntryKind.APPROVAL_REJECTED: _decision,
+    EntryKind.PROMOTION_PROMOTED: _promoted,
+    EntryKind.SERVICE_DEMOTED: _demoted,
+    EntryKind.CYCLE_BREAK_REVIEWED: _cycle_break,
+    EntryKind.RUNBOOK_STARTED: _runbook_started,
+    EntryKind.RUNBOOK_STEP: _runbook_step,
     **{kind: _status for kind in _STATUS_KINDS},
 }
 

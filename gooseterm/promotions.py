@@ -9,7 +9,7 @@ same transaction, so state can always be rebuilt from the entries.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 
 from gooseterm.adapters.evidence import parse_evidence
@@ -20,32 +20,46 @@ from gooseterm.ledger.verifier import DECIDER_ROLES, Decision, Report, check_dec
 from .approvals import approval_status, expires_at, groups_of, is_expired, policy_snapshot, refusal_for, rejection_refusal_for
 from .errors import Conflict, GoosetermError, Refusal
 from .evidence import EvidenceRecord, evidence_digest, latest_evidence, record_evidence
-from .gates import GateContext, GateResult, Result, evaluate_transition, run_validator
+from .gates import GateContext, GateRecord, GateResult, Result, evaluate_transition, run_validator
+from .kinds import EntryKind
 from .orgconfig import GateType, OrgConfig, TransitionKind
 from .projections import CYCLE_BREAK, PROMOTION, SERVICE, project_appended
 from .resolver import CycleError, DependencyGraph
-
-OPEN_STATUSES = ("requested", "validating", "awaiting_approval", "approved")
+from .statuses import OPEN_STATUSES, OVERRIDABLE_STATUSES, PromotionStatus
 
 # Evidence kinds whose failure on a compliant service is a violation, with the validator judging it.
 VIOLATION_CHECKS = {"junit": "all_tests_passing", "sarif": "sast_results_clean"}
 
 
+def demotion_target(org: OrgConfig, state: str) -> str | None:
+    """The state a demotion from `state` leads to (the first configured), or None when none leads out."""
+    demotions = [t.target for t in org.states.transitions_from(state) if t.kind == TransitionKind.DEMOTION]
+    return demotions[0] if demotions else None
+
+
+def override_refusal(pid: str, status: str) -> str | None:
+    """Why promotion `pid` cannot be overridden in `status` whoever asks, or None when it can."""
+    if status not in OVERRIDABLE_STATUSES:
+        return f"promotion {pid} is {status}; only a blocked or waiting promotion can be overridden"
+    return None
+
+
 @dataclass
-class Outcome:
+class CommandResult:
     """What a command did: the promotion (if any), its status, reasons and the seqs written."""
 
     service: str
     status: str
     promotion: str | None = None
     reasons: list[str] = field(default_factory=list)
-    gates: list[dict] = field(default_factory=list)
+    gates: list[GateRecord] = field(default_factory=list)
+    """The gates the command ran and recorded."""
     seqs: list[int] = field(default_factory=list)
     state: str | None = None
 
     def to_json(self) -> dict:
         """JSON form for --json."""
-        return dict(self.__dict__)
+        return {**asdict(self), "gates": [g.to_json() for g in self.gates]}
 
 
 class Orchestrator:
@@ -123,7 +137,7 @@ class Orchestrator:
 
     # -- onboarding and evidence -----------------------------------------------------------
 
-    def onboard(self, service: str, spec: bytes) -> Outcome:
+    def onboard(self, service: str, spec: bytes) -> CommandResult:
         """Record a service's onboarding with its spec as evidence; refuses a second time."""
         self.require_service(service)
         me = self.actor()
@@ -131,30 +145,30 @@ class Orchestrator:
             rec = self.service(service, txn)
             if rec["onboarded_seq"] is not None:
                 raise Refusal(f"{service} was onboarded at seq {rec['onboarded_seq']}")
-            ev = record_evidence(txn, me, service, "spec", spec, f"services/{service}.yaml", "cli")
+            source = f"services/{service}.yaml"
+            ev = record_evidence(txn, me, service, "spec", spec, parse_evidence("spec", spec, source), source, "cli")
             body = {"service": service, "spec_digest": ev.digest, "by": me.name, "state": rec["state"]}
-            r = txn.append(Draft("service.onboarded", body, service=service, blobs=(ev.digest,)), [me])
-        return Outcome(service, "onboarded", seqs=[ev.seq, r.seq], state=rec["state"])
+            r = txn.append(Draft(EntryKind.SERVICE_ONBOARDED, body, service=service, blobs=(ev.digest,)), [me])
+        return CommandResult(service, "onboarded", seqs=[ev.seq, r.seq], state=rec["state"])
 
-    def add_evidence(self, service: str, kind: str, data: bytes, source: str, collector: str = "cli") -> tuple[EvidenceRecord, Outcome | None]:
+    def add_evidence(self, service: str, kind: str, data: bytes, source: str, collector: str = "cli") -> tuple[EvidenceRecord, CommandResult | None]:
         """Record evidence; a compliant service whose new evidence fails its check is demoted."""
         records, demotion = self.add_evidence_many(service, [(kind, data, source)], collector)
         return records[0], demotion
 
     def add_evidence_many(
         self, service: str, items: list[tuple[str, bytes, str]], collector: str
-    ) -> tuple[list[EvidenceRecord], Outcome | None]:
+    ) -> tuple[list[EvidenceRecord], CommandResult | None]:
         """Record several (kind, bytes, source) in one transaction: all of them or none.
 
         An item may carry its own collector as a fourth element (`collect` from several sources).
         """
         self.require_service(service)
         me = self.actor()
-        for kind, data, source, *_ in items:  # parse everything before writing anything
-            parse_evidence(kind, data, source)
+        facts = [parse_evidence(kind, data, source) for kind, data, source, *_ in items]  # all before writing any
         with self.ledger.transaction() as txn:
-            records = [record_evidence(txn, me, service, kind, data, source, *(own or [collector]))
-                       for kind, data, source, *own in items]
+            records = [record_evidence(txn, me, service, kind, data, parsed, source, *(own or [collector]))
+                       for (kind, data, source, *own), parsed in zip(items, facts, strict=True)]
             self._void_open_promotions(txn, me, service, records)
             demotion = None
             if self.service(service, txn)["state"] == self.org.states.compliant:
@@ -175,7 +189,7 @@ class Orchestrator:
             if p["service"] == service and p["status"] in OPEN_STATUSES and p["evidence_digest"] != digest:
                 seqs = ", ".join(str(r.seq) for r in records)
                 reason = f"new evidence (seq {seqs}) changed what approvers saw; request the promotion again"
-                self._finish(txn, me, p, "promotion.blocked", {"reasons": [reason]}, Outcome(service, ""))
+                self._finish(txn, me, p, EntryKind.PROMOTION_BLOCKED, {"reasons": [reason]}, CommandResult(service, ""))
 
     # -- promotion requests ----------------------------------------------------------------
 
@@ -191,23 +205,23 @@ class Orchestrator:
             )
         return t
 
-    def request(self, service: str, target: str) -> Outcome:
+    def request(self, service: str, target: str) -> CommandResult:
         """Request one transition: record it, run its gates, and end blocked, awaiting approval or promoted."""
         self.require_service(service)
         me = self.actor()
         with self.ledger.transaction() as txn:
             return self._request(txn, me, service, target)
 
-    def _request(self, txn: Txn, me: Signer, service: str, target: str) -> Outcome:
+    def _request(self, txn: Txn, me: Signer, service: str, target: str) -> CommandResult:
         rec = self.service(service, txn)
         if rec["onboarded_seq"] is None:
             raise Refusal(f"{service} is not onboarded; run `gooseterm onboard {service}` first")
         current = rec["state"]
         transition = self._transition(current, target, service)
         for p in list(txn.projection_items(PROMOTION).values()):
-            if p["service"] == service and p["status"] == "awaiting_approval" and is_expired(p, self.now()):
-                self._finish(txn, me, p, "promotion.expired", {"reasons": [f"no decision before {expires_at(p).isoformat()}"]},
-                             Outcome(service, ""))
+            if p["service"] == service and p["status"] == PromotionStatus.AWAITING_APPROVAL and is_expired(p, self.now()):
+                self._finish(txn, me, p, EntryKind.PROMOTION_EXPIRED, {"reasons": [f"no decision before {expires_at(p).isoformat()}"]},
+                             CommandResult(service, ""))
             elif p["service"] == service and p["status"] in OPEN_STATUSES:
                 raise Conflict(f"{service} already has open promotion {p['id']} ({p['status']}); approve, reject or override it first")
         evidence = latest_evidence(txn, service)
@@ -229,21 +243,21 @@ class Orchestrator:
             "policy": policy,
         }
         pid = promotion_id(service, txn.size)  # named by the seq the request is about to take
-        r = txn.append(Draft("promotion.requested", request, service=service, promotion=pid), [me])
+        r = txn.append(Draft(EntryKind.PROMOTION_REQUESTED, request, service=service, promotion=pid), [me])
         promo = self.promotion(pid, txn)
-        out = Outcome(service, "validating", pid, seqs=[r.seq], state=current)
+        out = CommandResult(service, PromotionStatus.VALIDATING, pid, seqs=[r.seq], state=current)
         self._run_gates(txn, me, promo, out)
         return out
 
-    def _record_gates(self, txn: Txn, me: Signer, promo: dict, results: list[GateResult], out: Outcome) -> None:
+    def _record_gates(self, txn: Txn, me: Signer, promo: dict, results: list[GateResult], out: CommandResult) -> None:
         for g in results:
             body = {**g.to_json(), "transition": f"{promo['from']}->{promo['to']}"}
-            r = txn.append(self._answer(promo, "gate.result", body), [me])
+            r = txn.append(self._answer(promo, EntryKind.GATE_RESULT, body), [me])
             out.seqs.append(r.seq)
         promo.update(self.promotion(promo["id"], txn))
-        out.gates = promo["gates"]
+        out.gates = [GateRecord.from_json(g) for g in promo["gates"]]
 
-    def _run_gates(self, txn: Txn, me: Signer, promo: dict, out: Outcome) -> None:
+    def _run_gates(self, txn: Txn, me: Signer, promo: dict, out: CommandResult) -> None:
         ctx = self.context(promo["service"], txn, promo)
         results = evaluate_transition(self.org, promo["from"], promo["to"], ctx)
         self._record_gates(txn, me, promo, results, out)
@@ -251,11 +265,11 @@ class Orchestrator:
         manual = [g for g in results if g.type == GateType.MANUAL and g.result != Result.PASS]
         if blocking:
             reasons = [f"{g.name}: {g.result} - {g.reason}" for g in blocking]
-            self._finish(txn, me, promo, "promotion.blocked", {"reasons": reasons}, out)
+            self._finish(txn, me, promo, EntryKind.PROMOTION_BLOCKED, {"reasons": reasons}, out)
         elif manual:
             status = ctx.approvals or approval_status(promo, ctx.now)
             body = {"waiting_for": status.reason, "expires_at": expires_at(promo).isoformat() if promo["policy"] else None}
-            self._finish(txn, me, promo, "promotion.awaiting_approval", body, out)
+            self._finish(txn, me, promo, EntryKind.PROMOTION_AWAITING_APPROVAL, body, out)
             out.reasons = [f"{g.name}: {g.reason}" for g in manual]
         else:
             self._promote(txn, me, promo, out, quorum=None)
@@ -266,7 +280,7 @@ class Orchestrator:
         return Draft(kind, body, service=promo["service"], promotion=promo["id"],
                      request=(promo["requested_seq"], bytes.fromhex(promo["request_leaf_hash"])))
 
-    def _finish(self, txn: Txn, me: Signer, promo: dict, kind: str, body: dict, out: Outcome) -> int:
+    def _finish(self, txn: Txn, me: Signer, promo: dict, kind: str, body: dict, out: CommandResult) -> int:
         """Append a promotion's next entry and refresh `promo` and `out` from the projection."""
         r = txn.append(self._answer(promo, kind, {"promotion": promo["id"], **body}), [me])
         promo.update(self.promotion(promo["id"], txn))
@@ -285,20 +299,20 @@ class Orchestrator:
                     found.append(f"{check}: {result.result} - {result.reason}")
         return found
 
-    def _promote(self, txn: Txn, me: Signer, promo: dict, out: Outcome, quorum: dict | None, override: dict | None = None) -> None:
+    def _promote(self, txn: Txn, me: Signer, promo: dict, out: CommandResult, quorum: dict | None, override: dict | None = None) -> None:
         compliant = promo["to"] == self.org.states.compliant
         # Compliance must agree with the evidence that earned it: evidence that would demote a
         # compliant service at once keeps it out (unless an admin breaks glass).
         violations = self._violations(txn, promo["service"]) if compliant and override is None else []
         if violations:
-            self._finish(txn, me, promo, "promotion.failed", {"reasons": violations}, out)
+            self._finish(txn, me, promo, EntryKind.PROMOTION_FAILED, {"reasons": violations}, out)
             return
         body = {"from": promo["from"], "to": promo["to"], "compliant": compliant}
         if quorum:
             body["quorum"] = quorum
         if override:
             body["override"] = override
-        self._finish(txn, me, promo, "promotion.promoted", body, out)
+        self._finish(txn, me, promo, EntryKind.PROMOTION_PROMOTED, body, out)
         out.state = promo["to"]
 
     # -- decisions on a promotion ----------------------------------------------------------
@@ -311,19 +325,19 @@ class Orchestrator:
             return f"key {me.keyid} is not trusted as an approver (its roles: {roles}); an admin adds it with --role approver"
         return None
 
-    def _open(self, txn: Txn, me: Signer, pid: str, out: Outcome) -> dict:
+    def _open(self, txn: Txn, me: Signer, pid: str, out: CommandResult) -> dict:
         promo = self.promotion(pid, txn)
         out.service, out.promotion = promo["service"], pid
-        if promo["status"] != "awaiting_approval":
+        if promo["status"] != PromotionStatus.AWAITING_APPROVAL:
             raise Refusal(f"promotion {pid} is {promo['status']}, not awaiting approval" + (f": {'; '.join(promo['reasons'])}" if promo["reasons"] else ""))
         if is_expired(promo, self.now()):
-            self._finish(txn, me, promo, "promotion.expired", {"reasons": [f"no decision before {expires_at(promo).isoformat()}"]}, out)
+            self._finish(txn, me, promo, EntryKind.PROMOTION_EXPIRED, {"reasons": [f"no decision before {expires_at(promo).isoformat()}"]}, out)
             raise _Expired(promo)
         return promo
 
-    def _decide(self, action: Callable[[Txn, Signer, str, Outcome], None], pid: str) -> Outcome:
+    def _decide(self, action: Callable[[Txn, Signer, str, CommandResult], None], pid: str) -> CommandResult:
         me = self.actor()
-        out = Outcome("", "")
+        out = CommandResult("", "")
         expired = None
         with self.ledger.transaction() as txn:
             try:
@@ -334,11 +348,11 @@ class Orchestrator:
             raise Refusal(f"promotion {pid} expired at {expires_at(expired).isoformat()}; request it again")
         return out
 
-    def approve(self, pid: str) -> Outcome:
+    def approve(self, pid: str) -> CommandResult:
         """Sign an approval bound to the promotion's evidence; promote once the policy is met."""
         return self._decide(self._approve, pid)
 
-    def _approve(self, txn: Txn, me: Signer, pid: str, out: Outcome) -> None:
+    def _approve(self, txn: Txn, me: Signer, pid: str, out: CommandResult) -> None:
         promo = self._open(txn, me, pid, out)
         state = self.service(promo["service"], txn)["state"]
         if state != promo["from"]:
@@ -354,7 +368,7 @@ class Orchestrator:
             )
         body = {"promotion": pid, "decision": "approve", "person": me.name, "groups": groups_of(self.org, me.name),
                 "evidence_digest": promo["evidence_digest"], "policy_digest": policy_digest(promo["policy"])}
-        r = txn.append(self._answer(promo, "approval.granted", body), [me])
+        r = txn.append(self._answer(promo, EntryKind.APPROVAL_GRANTED, body), [me])
         promo.update(self.promotion(pid, txn))
         out.seqs.append(r.seq)
         now = self.now()
@@ -364,14 +378,14 @@ class Orchestrator:
             return
         quorum = {"required": promo["policy"]["required"], "approvals": [a["seq"] for a in status.counted], "evidence_digest": promo["evidence_digest"]}
         self._confirm_quorum(txn, promo, quorum, now)
-        self._finish(txn, me, promo, "promotion.approved", {"quorum": quorum}, out)
+        self._finish(txn, me, promo, EntryKind.PROMOTION_APPROVED, {"quorum": quorum}, out)
         ctx = self.context(promo["service"], txn, promo)
         results = [g for g in evaluate_transition(self.org, promo["from"], promo["to"], ctx)]
         self._record_gates(txn, me, promo, results, out)
-        failing = [g for g in results if g.blocks or (g.type == GateType.MANUAL and g.result != Result.PASS)]
+        failing = [g for g in results if g.holds]
         if failing:
             reasons = [f"{g.name}: {g.result} - {g.reason}" for g in failing]
-            self._finish(txn, me, promo, "promotion.failed", {"reasons": reasons}, out)
+            self._finish(txn, me, promo, EntryKind.PROMOTION_FAILED, {"reasons": reasons}, out)
         else:
             self._promote(txn, me, promo, out, quorum=quorum)
 
@@ -382,7 +396,7 @@ class Orchestrator:
         seqs = [promo["requested_seq"], *quorum["approvals"]]
         report = Report(source=str(self.ledger.path))
         decisions = [read_decision(e.seq, e.leaf, e.leaf_hash, self.ledger.origin, keys, report) for e in map(self.ledger.entry, seqs)]
-        decision = Decision(txn.size, "promotion.approved", promo["service"], promo["id"], b"", now,
+        decision = Decision(txn.size, EntryKind.PROMOTION_APPROVED, promo["service"], promo["id"], b"", now,
                             {"seq": promo["requested_seq"], "leaf_hash": promo["request_leaf_hash"]}, frozenset(), {"quorum": quorum})
         check_decisions([d for d in decisions if d is not None] + [decision], keys, report)
         if report.faults:
@@ -390,33 +404,33 @@ class Orchestrator:
             raise Refusal(f"promotion {promo['id']}'s approvals do not verify against the entries (seq {f.seq}: {f.detail}); "
                           "the ledger file was edited: run `gooseterm verify`")
 
-    def reject(self, pid: str, reason: str) -> Outcome:
+    def reject(self, pid: str, reason: str) -> CommandResult:
         """Reject a promotion awaiting approval, with the reason recorded."""
         if not reason.strip():
             raise GoosetermError("a rejection needs a reason (--reason)")
 
-        def act(txn: Txn, me: Signer, pid: str, out: Outcome) -> None:
+        def act(txn: Txn, me: Signer, pid: str, out: CommandResult) -> None:
             promo = self._open(txn, me, pid, out)
             why = rejection_refusal_for(self.org, promo, me.name) or self._key_refusal(me)
             if why:
                 raise Refusal(why)
             body = {"promotion": pid, "decision": "reject", "person": me.name, "groups": groups_of(self.org, me.name), "reason": reason}
-            r = txn.append(self._answer(promo, "approval.rejected", body), [me])
+            r = txn.append(self._answer(promo, EntryKind.APPROVAL_REJECTED, body), [me])
             out.seqs.append(r.seq)
-            self._finish(txn, me, promo, "promotion.rejected", {"reasons": [f"rejected by {me.name}: {reason}"]}, out)
+            self._finish(txn, me, promo, EntryKind.PROMOTION_REJECTED, {"reasons": [f"rejected by {me.name}: {reason}"]}, out)
 
         return self._decide(act, pid)
 
-    def override(self, pid: str, reason: str) -> Outcome:
+    def override(self, pid: str, reason: str) -> CommandResult:
         """Break glass: an admin promotes a blocked or waiting promotion, with a mandatory reason."""
         if not reason.strip():
             raise GoosetermError("an override needs a reason (--reason); it stays visible in every export")
 
-        def act(txn: Txn, me: Signer, pid: str, out: Outcome) -> None:
+        def act(txn: Txn, me: Signer, pid: str, out: CommandResult) -> None:
             promo = self.promotion(pid, txn)
             out.service, out.promotion = promo["service"], pid
-            if promo["status"] not in ("awaiting_approval", "blocked"):
-                raise Refusal(f"promotion {pid} is {promo['status']}; only a blocked or waiting promotion can be overridden")
+            if why := override_refusal(pid, promo["status"]):
+                raise Refusal(why)
             roles = (promo["policy"] or {}).get("override_roles") or ["admin"]
             person = self.org.org.people.get(me.name)
             key = self.ledger.keys().get(me.keyid)
@@ -427,15 +441,15 @@ class Orchestrator:
                 raise Conflict(f"{promo['service']} is now {rec['state']}, no longer {promo['from']}")
             for other in list(txn.projection_items(PROMOTION).values()):
                 if other["service"] == promo["service"] and other["status"] in OPEN_STATUSES and other["id"] != pid:
-                    self._finish(txn, me, other, "promotion.blocked", {"reasons": [f"superseded by the override of {pid}"]},
-                                 Outcome(promo["service"], ""))
+                    self._finish(txn, me, other, EntryKind.PROMOTION_BLOCKED, {"reasons": [f"superseded by the override of {pid}"]},
+                                 CommandResult(promo["service"], ""))
             # What is bypassed is what fails now, not at request time: evidence may have changed since.
             ctx = self.context(promo["service"], txn, promo)
             results = evaluate_transition(self.org, promo["from"], promo["to"], ctx)
             self._record_gates(txn, me, promo, results, out)
-            bypassed = [g.name for g in results if g.blocks or (g.type == GateType.MANUAL and g.result != Result.PASS)]
+            bypassed = [g.name for g in results if g.holds]
             body = {"promotion": pid, "person": me.name, "reason": reason, "bypassed": bypassed}
-            r = txn.append(self._answer(promo, "promotion.overridden", body), [me])
+            r = txn.append(self._answer(promo, EntryKind.PROMOTION_OVERRIDDEN, body), [me])
             out.seqs.append(r.seq)
             self._promote(txn, me, promo, out, quorum=None, override={"seq": r.seq, "person": me.name, "reason": reason})
 
@@ -443,7 +457,7 @@ class Orchestrator:
 
     # -- demotion ----------------------------------------------------------------------------
 
-    def demote(self, service: str, reason: str) -> Outcome:
+    def demote(self, service: str, reason: str) -> CommandResult:
         """Demote a compliant service: dependents become at risk, their open promotions blocked."""
         self.require_service(service)
         if not reason.strip():
@@ -451,21 +465,20 @@ class Orchestrator:
         with self.ledger.transaction() as txn:
             return self._demote(txn, service, reason)
 
-    def _demote(self, txn: Txn, service: str, reason: str) -> Outcome:
+    def _demote(self, txn: Txn, service: str, reason: str) -> CommandResult:
         me = self.actor()
         rec = self.service(service, txn)
-        demotions = [t for t in self.org.states.transitions_from(rec["state"]) if t.kind == TransitionKind.DEMOTION]
-        if not demotions:
+        target = demotion_target(self.org, rec["state"])
+        if target is None:
             raise Refusal(f"{service} is {rec['state']}; no demotion leads out of that state")
-        target = demotions[0].target
         dependents = self.graph.dependents(service, transitive=True)
         body = {"service": service, "from": rec["state"], "to": target, "reason": reason, "at_risk": dependents}
-        r = txn.append(Draft("service.demoted", body, service=service), [me])
-        out = Outcome(service, "demoted", seqs=[r.seq], state=target, reasons=[reason])
+        r = txn.append(Draft(EntryKind.SERVICE_DEMOTED, body, service=service), [me])
+        out = CommandResult(service, "demoted", seqs=[r.seq], state=target, reasons=[reason])
         for p in list(txn.projection_items(PROMOTION).values()):
             if p["service"] in dependents and p["status"] in OPEN_STATUSES:
-                sub = Outcome(p["service"], "")
-                self._finish(txn, me, p, "promotion.blocked", {"reasons": [f"dependency {service} was demoted: {reason}"]}, sub)
+                sub = CommandResult(p["service"], "")
+                self._finish(txn, me, p, EntryKind.PROMOTION_BLOCKED, {"reasons": [f"dependency {service} was demoted: {reason}"]}, sub)
                 out.seqs += sub.seqs
         return out
 
@@ -480,7 +493,7 @@ class Orchestrator:
             raise GoosetermError("a cycle break needs a reason from the review")
         with self.ledger.transaction() as txn:
             body = {"dependent": dependent, "dependency": dependency, "reason": reason, "reviewer": me.name}
-            return txn.append(Draft("cycle_break.reviewed", body, service=dependent), [me]).seq
+            return txn.append(Draft(EntryKind.CYCLE_BREAK_REVIEWED, body, service=dependent), [me]).seq
 
     # -- plans -----------------------------------------------------------------------------
 
@@ -533,11 +546,11 @@ class Orchestrator:
             out.append(items)
         return out
 
-    def promote_many(self, services: Iterable[str] | None, target: str, dry_run: bool = False) -> list[Outcome]:
+    def promote_many(self, services: Iterable[str] | None, target: str, dry_run: bool = False) -> list[CommandResult]:
         """Promote services towards target in dependency waves; a failure stops its dependents, not its siblings."""
         waves = self.plan(services, target)
         if dry_run:
-            return [Outcome(i["service"], "would block" if i["blockers"] else ("done" if not i["steps"] else "would request"),
+            return [CommandResult(i["service"], "would block" if i["blockers"] else ("done" if not i["steps"] else "would request"),
                             reasons=i["blockers"], state=i["state"]) for wave in waves for i in wave]
         stopped: dict[str, str] = {}
         results = []
@@ -547,17 +560,17 @@ class Orchestrator:
                 waiting = [d for d in self.graph.dependencies(s, required_only=True) if d in stopped]
                 if waiting:
                     stopped[s] = waiting[0]
-                    results.append(Outcome(s, "waiting", reasons=[f"waits for {d}: {stopped[d] if stopped[d] != d else 'not at target'}" for d in waiting], state=item["state"]))
+                    results.append(CommandResult(s, "waiting", reasons=[f"waits for {d}: {stopped[d] if stopped[d] != d else 'not at target'}" for d in waiting], state=item["state"]))
                     continue
-                outcome = Outcome(s, "done", state=item["state"])
+                outcome = CommandResult(s, "done", state=item["state"])
                 for step in item["steps"]:
                     try:
                         outcome = self.request(s, step)
                     except (Refusal, Conflict) as exc:
-                        outcome = Outcome(s, "refused", reasons=[str(exc)], state=item["state"])
-                    if outcome.status != "promoted":
+                        outcome = CommandResult(s, "refused", reasons=[str(exc)], state=item["state"])
+                    if outcome.status != PromotionStatus.PROMOTED:
                         break
-                if outcome.status not in ("promoted", "done"):
+                if outcome.status not in (PromotionStatus.PROMOTED, "done"):
                     stopped[s] = s
                 results.append(outcome)
         return results

@@ -17,6 +17,8 @@ from . import cluster, mesh
 from .errors import GoosetermError, Refusal
 from .evidence import latest_evidence
 from .gates import Result, evidence_chain_valid, signatures_verified
+from .kinds import EntryKind
+from .orgconfig import Runbook, RunbookStep
 from .projections import RUNBOOK_RUN, run_id
 
 PROMOTION_FAILURE = "promotion_failure"  # offered by a failed gate
@@ -152,7 +154,7 @@ def trigger_investigation(orch, service: str, run: dict) -> StepResult:
     """Open an incident entry naming the evidence collected so far and its owner."""
     digests = sorted({d for s in run["steps"] for d in s.get("evidence", [])} | {r.digest for r in latest_evidence(orch.ledger, service).values()})
     with orch.ledger.transaction() as txn:
-        r = txn.append(Draft("incident.note", {"service": service, "run": run["id"], "owner": orch.signer.name,
+        r = txn.append(Draft(EntryKind.INCIDENT_NOTE, {"service": service, "run": run["id"], "owner": orch.signer.name,
                                                "evidence": digests, "note": "investigation opened"}, service=service), [orch.signer])
     return StepResult(Result.PASS, f"investigation opened at seq {r.seq}, owned by {orch.signer.name}", evidence=digests)
 
@@ -173,7 +175,7 @@ def start_run(orch, name: str, service: str, reason: str = "") -> dict:
     body = {"runbook": name, "title": rb.title, "service": service, "reason": reason, "started_by": me.name,
             "steps_total": len(rb.steps)}
     with orch.ledger.transaction() as txn:
-        r = txn.append(Draft("runbook.started", body, service=service), [me])
+        r = txn.append(Draft(EntryKind.RUNBOOK_STARTED, body, service=service), [me])
     return get_run(orch, run_id(name, service, r.seq))
 
 
@@ -191,10 +193,14 @@ def runs(orch, service: str | None = None) -> list[dict]:
     return [r for r in items if service is None or r["service"] == service]
 
 
-def next_step(orch, run: dict):
+def pending_step(runbook: Runbook, taken: int) -> RunbookStep | None:
+    """The step of `runbook` after `taken` steps, or None when every step is taken."""
+    return runbook.steps[taken] if taken < len(runbook.steps) else None
+
+
+def next_step(orch, run: dict) -> RunbookStep | None:
     """The next step to take, or None when the run is complete."""
-    steps = runbook_for(orch.org, run["runbook"]).steps
-    return steps[len(run["steps"])] if len(run["steps"]) < len(steps) else None
+    return pending_step(runbook_for(orch.org, run["runbook"]), len(run["steps"]))
 
 
 def take_step(orch, rid: str, confirmed: bool = False, apply: bool = False) -> tuple[dict, StepResult]:
@@ -227,6 +233,6 @@ def take_step(orch, rid: str, confirmed: bool = False, apply: bool = False) -> t
     with orch.ledger.transaction() as txn:
         if len(txn.projection(RUNBOOK_RUN, rid)["steps"]) != body["index"]:
             raise Refusal(f"step {body['index'] + 1} of {rid} was taken by someone else meanwhile")
-        txn.append(Draft("runbook.step", body, service=run["service"]), [me])
+        txn.append(Draft(EntryKind.RUNBOOK_STEP, body, service=run["service"]), [me])
         current = txn.projection(RUNBOOK_RUN, rid)
     return current, result

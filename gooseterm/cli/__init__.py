@@ -10,13 +10,7 @@ from pathlib import Path
 
 import click
 
-from gooseterm.adapters.errors import EvidenceError
-from gooseterm.ledger.keys import KeyStoreError
-from gooseterm.ledger.store import LedgerBusy, LedgerError, Refused
-from gooseterm.ledger.verifier import BundleUnreadable
-
-from ..orgconfig.issues import ConfigError
-from ..errors import EXIT_BUSY, EXIT_CODES, EXIT_REFUSED, EXIT_USAGE, GoosetermError
+from ..errors import EXIT_CODES, EXIT_USAGE, EXPECTED_ERRORS, GoosetermError, exit_code_of
 from ..settings import Settings, read_passphrase_file
 from .params import Seconds
 from ..workspace import Workspace, prompt_passphrase
@@ -82,14 +76,8 @@ class GoosetermGroup(click.Group):
     def invoke(self, ctx: click.Context):
         try:
             return super().invoke(ctx)
-        except GoosetermError as exc:
-            _fail(str(exc), exc.exit_code)
-        except LedgerBusy as exc:
-            _fail(str(exc), EXIT_BUSY)
-        except Refused as exc:
-            _fail(str(exc), EXIT_REFUSED)
-        except (LedgerError, KeyStoreError, EvidenceError, ConfigError, BundleUnreadable) as exc:
-            _fail(str(exc), EXIT_USAGE)
+        except EXPECTED_ERRORS as exc:
+            _fail(str(exc), exit_code_of(exc))
         except sqlite3.DatabaseError as exc:  # a page damaged after the ledger opened fine
             _fail(f"the ledger file cannot be read ({exc}); run `gooseterm verify` and restore from a backup", EXIT_USAGE)
 

@@ -12,26 +12,17 @@ import click
 
 from gooseterm.adapters.numbers import NumberError, whole_number
 from gooseterm.exports.archive import ArchiveError, archive_blobs, restore_archive
-from gooseterm.exports.bundle import ExportError, Selection, build_bundle, write_bundle
+from gooseterm.exports.bundle import ExportError, Selection
 from gooseterm.ledger.backup import BackupError
 from gooseterm.ledger.backup import backup as ledger_backup
 from gooseterm.ledger.backup import restore as ledger_restore
 
+from ..app.export import export_bundle
 from ..errors import GoosetermError, Refusal
 from . import Context, emit, json_option, main, pass_ctx
 from .params import Seconds, WholeNumber
 
 MAX_PORT = 65535
-
-
-def _policy(ctx: Context) -> dict:
-    """The trust policy in force: approval policies and who holds which groups and roles."""
-    org = ctx.workspace.org()
-    return {
-        "approvals": [p.model_dump(mode="json") for p in org.approvals.policies],
-        "people": {n: {"groups": list(p.groups), "roles": list(p.roles)} for n, p in sorted(org.org.people.items())},
-        "states": org.states.model_dump(mode="json", by_alias=True),
-    }
 
 
 @main.command()
@@ -46,8 +37,6 @@ def _policy(ctx: Context) -> dict:
 def export(ctx: Context, out: Path, since, until, service: str | None, layout: str, as_json: bool):
     """Write an audit bundle an auditor verifies offline (VERIFY.md and verifier.py inside)."""
     sel = Selection(since.date() if since else None, until.date() if until else None, service)
-    if sel.since and sel.until and sel.since > sel.until:
-        raise GoosetermError("--since is after --until")
     bar = click.progressbar(length=1, label="exporting", file=sys.stderr) if not as_json and sys.stderr.isatty() else None
 
     def progress(stage: str, done: int, total: int) -> None:
@@ -55,18 +44,10 @@ def export(ctx: Context, out: Path, since, until, service: str | None, layout: s
             bar.length = max(total, 1)
             bar.update(done - bar.pos)
 
-    if service is not None:
-        ctx.workspace.orchestrator().require_service(service)
-    with ctx.workspace.open_ledger(write=True) as ledger:
-        files = build_bundle(ledger, sel, _policy(ctx), audit_tree=layout == "audit-tree", progress=progress)
-    try:
-        write_bundle(files, out)
-    except ExportError as exc:
-        raise GoosetermError(str(exc)) from None
-    size = sum(len(b) for b in files.values())
-    emit(as_json, {"out": str(out), "files": len(files), "bytes": size},
-         f"wrote {out}: {len(files)} files, {size} bytes\nverify it: python {out}/verifier.py {out}" if out.suffix != ".zip"
-         else f"wrote {out}: {len(files)} files\nverify it: unzip -p {out} verifier.py > verifier.py && python verifier.py {out}")
+    done = export_bundle(ctx.workspace, out, sel, audit_tree=layout == "audit-tree", progress=progress)
+    emit(as_json, done.to_json(),
+         f"wrote {out}: {done.files} files, {done.bytes} bytes\nverify it: python {out}/verifier.py {out}" if out.suffix != ".zip"
+         else f"wrote {out}: {done.files} files\nverify it: unzip -p {out} verifier.py > verifier.py && python verifier.py {out}")
 
 
 @main.group(invoke_without_command=True)

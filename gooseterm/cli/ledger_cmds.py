@@ -8,20 +8,20 @@ import hashlib
 import json
 import os
 import sys
+from contextlib import ExitStack
 from pathlib import Path
 
 import click
 
 from gooseterm.adapters.documents import JsonNumberError, strict_loads
-from gooseterm.exports.archive import verify_archives
-from gooseterm.ledger.store import KEY_ADDED, KEY_REVOKED, Draft, Ledger, PartialAppend
-from gooseterm.ledger.verifier import FAULT_CLASSES, BundleFiles, NoteError, parse_checkpoint, parse_vkey, split_note, verify_bundle
+from gooseterm.ledger.store import Draft, Ledger, PartialAppend
+from gooseterm.ledger.verifier import FAULT_CLASSES, NoteError, parse_checkpoint, parse_vkey, split_note
 
+from ..app.init import init_ledger
+from ..app.verify import verify as run_verify
 from ..errors import EXIT_REFUSED, GoosetermError, Refusal
-from ..kinds import check_appendable
+from ..kinds import EntryKind, check_appendable
 from ..orgconfig.fields import check_service_name
-from ..projections import verify_ledger_state
-from ..verification_record import record_verification
 from . import Context, emit, json_option, main, pass_ctx, read_input
 from .params import WholeNumber
 
@@ -43,24 +43,18 @@ def _b64(b: bytes) -> str:
 @pass_ctx
 def init(ctx: Context, origin: str, name: str | None, seal: bool, as_json: bool):
     """Create a ledger with genesis, a ledger key and your own admin key."""
-    s = ctx.settings
-    path = s.ledger_path
+    path = ctx.settings.ledger_path
     if path.exists():
         raise GoosetermError(f"{path} already exists; gooseterm never overwrites a ledger (use --ledger for another)")
     name = name or getpass.getuser()
-    store = ctx.workspace.keystore
     passphrase = None
     if seal:
-        passphrase = s.passphrase or (getpass.getpass(f"new passphrase for {name} and the ledger key: ") if os.isatty(0) else None)
+        passphrase = ctx.settings.passphrase or (getpass.getpass(f"new passphrase for {name} and the ledger key: ") if os.isatty(0) else None)
         if not passphrase:
             raise GoosetermError("--seal needs a passphrase: use --passphrase-file or a terminal")
-    me = ctx.workspace.load_key(name) if name in store.names() else store.create(name, passphrase)
-    ledger_signer = ctx.workspace.load_key(origin) if origin in store.names() else store.create(origin, passphrase)
-    ledger = Ledger.create(path, origin, ledger_signer, [(me.vkey, ["admin", "approver"])])
-    s.remember_identity(name)
-    data = {"ledger": str(path), "origin": origin, "ledger_key": ledger_signer.vkey, "admin_key": me.vkey, "size": ledger.size()}
-    ledger.close()
-    emit(as_json, data, lambda: f"created {path}\n  origin     {origin}\n  ledger key {ledger_signer.vkey}\n  your key   {me.vkey} (admin)")
+    done = init_ledger(ctx.workspace, origin, name, passphrase)
+    emit(as_json, done.to_json(),
+         lambda: f"created {done.ledger}\n  origin     {origin}\n  ledger key {done.ledger_key}\n  your key   {done.admin_key} (admin)")
 
 
 @main.group()
@@ -122,7 +116,7 @@ def keys_add(ctx: Context, vkey: str, roles: tuple[str, ...], as_json: bool):
     except NoteError as exc:
         raise GoosetermError(f"{exc}; a key looks like name+1a2b3c4d+AbCd... (see `gooseterm keys export`)") from None
     with ctx.workspace.open_ledger(write=True) as ledger:
-        r = ledger.append(Draft(KEY_ADDED, {"vkey": v.vkey, "roles": sorted(set(roles))}), [ctx.workspace.me()])
+        r = ledger.append(Draft(EntryKind.KEY_ADDED, {"vkey": v.vkey, "roles": sorted(set(roles))}), [ctx.workspace.me()])
     emit(as_json, {"seq": r.seq, "keyid": v.keyid, "roles": sorted(set(roles))}, f"seq {r.seq}: trusted {v.keyid} as {', '.join(sorted(set(roles)))}")
 
 
@@ -134,7 +128,7 @@ def keys_add(ctx: Context, vkey: str, roles: tuple[str, ...], as_json: bool):
 def keys_revoke(ctx: Context, keyid: str, reason: str, as_json: bool):
     """Revoke a key from the next entry on (an entry signed by your admin key)."""
     with ctx.workspace.open_ledger(write=True) as ledger:
-        r = ledger.append(Draft(KEY_REVOKED, {"keyid": keyid, "reason": reason}), [ctx.workspace.me()])
+        r = ledger.append(Draft(EntryKind.KEY_REVOKED, {"keyid": keyid, "reason": reason}), [ctx.workspace.me()])
     emit(as_json, {"seq": r.seq, "keyid": keyid}, f"seq {r.seq}: revoked {keyid}")
 
 
@@ -366,40 +360,23 @@ def verify(ctx: Context, target: Path | None, trusted_checkpoint: Path | None, l
 
     Exit 0 valid, 1 invalid (each fault class with its first bad seq), 2 could not run.
     """
-    path = target or ctx.settings.ledger_path
-    if not path.exists():
-        raise GoosetermError(f"no ledger at {path}")
     trusted = trusted_checkpoint.read_bytes() if trusted_checkpoint else None
-    if ledger_vkey:
-        try:
-            parse_vkey(ledger_vkey)
-        except NoteError as exc:
-            raise GoosetermError(f"--ledger-key: {exc}") from None
-    bar = None
-    if not as_json and sys.stderr.isatty():
-        bar = click.progressbar(length=1, label="verifying", file=sys.stderr)
-        bar.__enter__()
+    show_bar = not as_json and sys.stderr.isatty()
+    with ExitStack() as stack:
+        bar = None
 
-    def progress(done: int, total: int) -> None:
-        if bar is not None:
-            bar.length = max(total, 1)
-            bar.update(done - bar.pos)
+        def progress(done: int, total: int) -> None:
+            nonlocal bar
+            if show_bar:
+                bar = bar or stack.enter_context(click.progressbar(length=1, label="verifying", file=sys.stderr))
+                bar.length = max(total, 1)
+                bar.update(done - bar.pos)
 
-    check = verify_bundle if path.is_dir() or BundleFiles.is_zip(str(path)) else verify_ledger_state
-    try:
-        report = check(str(path), trusted_checkpoint=trusted, ledger_vkey=ledger_vkey, jobs=jobs, progress=progress)
-    except (OSError, NoteError) as exc:
-        raise GoosetermError(f"could not verify {path}: {exc}") from None
-    except RecursionError:
-        raise GoosetermError(f"could not verify {path}: a file in it nests too deeply to read") from None
-    finally:
-        if bar is not None:
-            bar.__exit__(None, None, None)
-    if archives:
-        verify_archives(report, path, list(archives), ledger_vkey)
-    unrecorded = record_verification(ctx.settings, path, report)
-    if unrecorded:
-        click.echo(f"gooseterm: note: {unrecorded}", err=True)
+        done = run_verify(ctx.settings, target, trusted_checkpoint=trusted, ledger_vkey=ledger_vkey, jobs=jobs,
+                          archives=archives, progress=progress)
+    path, report = done.target, done.report
+    if done.unrecorded:
+        click.echo(f"gooseterm: note: {done.unrecorded}", err=True)
 
     def text() -> str:
         head = f"{path}: {'VALID' if report.ok else 'INVALID'}  size {report.size}  checkpoints {report.checkpoints_checked}  blobs {report.blobs_checked} (+{report.blobs_archived} archived)"

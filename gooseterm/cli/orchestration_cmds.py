@@ -10,24 +10,25 @@ import click
 from gooseterm.adapters.evidence import EVIDENCE_KINDS, parse_evidence
 
 from ..errors import EXIT_REFUSED, GoosetermError
-from ..promotions import Outcome
+from ..promotions import CommandResult
 from ..status import service_status
+from ..statuses import FAILED_STATUSES
 from . import Context, emit, json_option, main, pass_ctx, read_input
 from .params import WholeNumber
 from .mesh_cmds import cluster_options, collect_kubernetes, confirm_apply
 
 
-def _exit_for(outcomes: list[Outcome]) -> None:
+def _exit_for(outcomes: list[CommandResult]) -> None:
     """Exit 1 when any outcome is blocked, refused, failed or otherwise short of done."""
-    if any(o.status in ("blocked", "refused", "failed", "rejected", "expired", "waiting", "would block") for o in outcomes):
+    if any(o.status in (*FAILED_STATUSES, "refused", "waiting", "would block") for o in outcomes):
         sys.exit(EXIT_REFUSED)
 
 
-def _outcome_text(o: Outcome) -> str:
+def _outcome_text(o: CommandResult) -> str:
     head = f"{o.service}: {o.status}" + (f" ({o.promotion})" if o.promotion else "") + (f", now {o.state}" if o.state else "")
     lines = [head]
     for g in o.gates:
-        lines.append(f"  {g['result']:<12} {g['gate']:<22} {g['reason']}")
+        lines.append(f"  {g.result:<12} {g.name:<22} {g.reason}")
     lines += [f"  - {r}" for r in o.reasons]
     return "\n".join(lines)
 
@@ -152,17 +153,17 @@ def status(ctx: Context, service: str | None, as_json: bool):
     def text() -> str:
         lines = []
         for r in rows:
-            risk = f"  AT RISK ({'; '.join(r['at_risk'].values())})" if r["at_risk"] else ""
-            lines.append(f"{r['service']:<16} {r['state']}{risk}")
-            for b in r["blockers"]:
+            risk = f"  AT RISK ({'; '.join(r.at_risk.values())})" if r.at_risk else ""
+            lines.append(f"{r.service:<16} {r.state}{risk}")
+            for b in r.blockers:
                 lines.append(f"    blocker: {b}")
-            for p in r["pending_approvals"]:
-                lines.append(f"    awaiting approval: {p['id']} -> {p['to']}: {p['waiting_for']} (expires {p['expires_at'][:16]})")
-            if r["next"]:
-                lines.append(f"    next: {r['next']}")
+            for p in r.pending_approvals:
+                lines.append(f"    awaiting approval: {p.id} -> {p.to}: {p.waiting_for} (expires {p.expires_at[:16]})")
+            if r.next:
+                lines.append(f"    next: {r.next}")
         return "\n".join(lines)
 
-    emit(as_json, rows if service is None else rows[0], text)
+    emit(as_json, [r.to_json() for r in rows] if service is None else rows[0].to_json(), text)
 
 
 @main.group()
@@ -248,7 +249,7 @@ def collect(ctx: Context, service: str, sources: tuple[str, ...], commit: str | 
     out = report.to_json()
     emit(as_json, out, lambda: "\n".join(
         f"seq {r['seq']}: {r['kind']:<9} {r['digest'][:19]}…  {r['collector']}: {r['source']}" for r in report.recorded)
-        + (f"\n{_outcome_text(Outcome(**report.demotion))}" if report.demotion else ""))
+        + (f"\n{_outcome_text(report.demotion)}" if report.demotion else ""))
 
 
 @main.group()

@@ -21,7 +21,9 @@ from gooseterm.ledger.store import LedgerNotFound
 
 from .. import dashboard
 from ..dashboard import Snapshot
+from ..errors import EXPECTED_ERRORS
 from ..promotions import Orchestrator
+from ..records import PromotionRecord
 from ..runbooks import PROMOTION_FAILURE, start_run
 from ..workspace import Workspace, no_passphrase
 from .actions import MODES, Action, bindings
@@ -40,7 +42,7 @@ from .messages import (
     SnapshotFailed,
     SnapshotLoaded,
 )
-from .session import EXPECTED_ERRORS, Session
+from .session import Session
 
 REFRESH_DEFAULT = 5.0
 REFRESH_MIN, REFRESH_MAX = 1.0, 3600.0
@@ -327,14 +329,14 @@ class GoosetermApp(App):
         self.notify(message.reason, title=f"{message.title}: refused", severity="error", timeout=8)
         self.load_snapshot()
 
-    def open_runbook(self, service: str, promotion: dict | None) -> None:
+    def open_runbook(self, service: str, promotion: PromotionRecord | None) -> None:
         """Open the promotion_failure run of a service: the open one, else start one."""
         snap = self.snapshot
         existing = dashboard.open_run(snap.runs, PROMOTION_FAILURE, service) if snap else None
         if existing is not None:
-            self.goto("runbooks", existing["id"])
+            self.goto("runbooks", existing.id)
             return
-        reason = f"promotion {promotion['id']} {promotion['status']}" if promotion else ""
+        reason = f"promotion {promotion.id} {promotion.status}" if promotion else ""
         command = cli("runbook", "start", PROMOTION_FAILURE, "--service", service, *(["--reason", reason] if reason else []))
 
         def run(orch: Orchestrator) -> ActionRecorded:

@@ -48,11 +48,13 @@ class VerificationProgressed(Message):
 
 @dataclass
 class VerificationFinished(Message):
-    """The ledger was verified (or could not be: `error`)."""
+    """The ledger was verified (or could not be: `error`, which says so)."""
 
     report: Report | None
     seconds: float
     error: str | None = None
+    note: str | None = None
+    """Why the outcome was not recorded for `gooseterm exporter`, if it was not."""
 
 
 @dataclass
@@ -76,7 +78,7 @@ class EntryLoaded(Message):
 class EvidenceLoaded(Message):
     """The evidence behind a promotion's gates was read."""
 
-    promotion: dict
+    promotion: PromotionRecord
     gates: list[GateEvidence]
 
 

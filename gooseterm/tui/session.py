@@ -10,19 +10,10 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 
-from gooseterm.adapters.errors import EvidenceError
-from gooseterm.ledger.keys import KeyStoreError
-from gooseterm.ledger.store import LedgerError
-
 from .. import dashboard
-from ..errors import GoosetermError
 from ..orgconfig import OrgConfig
-from ..orgconfig.issues import ConfigError
 from ..promotions import Orchestrator
 from ..workspace import Workspace
-
-EXPECTED_ERRORS = (GoosetermError, LedgerError, KeyStoreError, EvidenceError, ConfigError)
-"""Errors with a message a person can act on: shown as they are, like the CLI prints them."""
 
 
 class Session:

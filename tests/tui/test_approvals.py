@@ -57,7 +57,7 @@ async def test_approving_in_the_dashboard_writes_what_gooseterm_approve_writes(d
         await settle(pilot)
         assert activity(app)[-1].endswith(f"| gooseterm approve {demo.b}")
         assert any("service-b is now compliant" in n for n in notifications(app))
-        assert app.snapshot.status("service-b")["state"] == "compliant"
+        assert app.snapshot.status("service-b").state == "compliant"
     tui = new_entries(demo.home, before)
 
     # The same approval from the command line, on a twin of the demo (same keys, same history),
@@ -166,7 +166,7 @@ async def test_a_sealed_key_is_unsealed_with_the_passphrase_typed_in_the_confirm
         await pilot.pause()
         await pilot.press(*"goose", "enter")
         await settle(pilot)
-        assert app.snapshot.status("service-b")["state"] == "compliant"
+        assert app.snapshot.status("service-b").state == "compliant"
     assert new_entries(sealed_carol.home, before)[0].kind == "approval.granted"
 
 
@@ -178,6 +178,6 @@ async def test_enter_shows_the_evidence_the_request_is_bound_to(demo: Demo, app_
         await open_approvals(app, pilot)
         await pilot.press("enter")
         await settle(pilot)
-        assert isinstance(app.screen, EvidenceScreen) and app.screen.promotion["id"] == demo.b
+        assert isinstance(app.screen, EvidenceScreen) and app.screen.promotion.id == demo.b
         kinds = {str(r.cells[2]) for r in app.screen.query_one("#evidence", FilteredTable).rows}
         assert {"junit", "sarif", "coverage", "metrics"} <= kinds

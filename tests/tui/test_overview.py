@@ -97,8 +97,8 @@ async def test_demote_needs_a_reason_and_marks_dependents_at_risk(demo: Demo, ap
         await pilot.press(*"drift found", "enter")
         await settle(pilot)
         assert activity(app)[-1].endswith("| gooseterm demote service-c --reason 'drift found'")
-        assert app.snapshot.status("service-c")["state"] == "sandbox"
-        assert app.snapshot.status("service-b")["at_risk"]
+        assert app.snapshot.status("service-c").state == "sandbox"
+        assert app.snapshot.status("service-b").at_risk
         await pilot.press("k")
         assert "⚠" in str(app.screen.query_one("#grid", FilteredTable).rows[1].cells[-1])
 

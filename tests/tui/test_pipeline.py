@@ -68,7 +68,7 @@ async def test_override_needs_an_admin_key_and_a_reason(demo: Demo, app_for) -> 
         await pilot.press(*"release freeze", "enter")
         await settle(pilot)
         assert activity(app)[-1].endswith(f"| gooseterm override {demo.b} --reason 'release freeze'")
-        assert app.snapshot.status("service-b")["state"] == "compliant"
+        assert app.snapshot.status("service-b").state == "compliant"
 
 
 async def test_runbook_is_offered_only_for_a_failed_promotion(demo: Demo, app_for) -> None:

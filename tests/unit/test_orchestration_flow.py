@@ -70,8 +70,8 @@ def test_compliance_ready_needs_no_approval(org: TestOrg) -> None:
     before = org.size()
     out = org.as_("alice").request(CLEAN, "compliance_ready")
     assert out.status == "promoted" and out.state == "compliance_ready"
-    assert [g["gate"] for g in out.gates] == ["all_tests_passing", "sast_clean", "dependency_check"]
-    assert all(g["result"] == "pass" for g in out.gates)
+    assert [g.name for g in out.gates] == ["all_tests_passing", "sast_clean", "dependency_check"]
+    assert all(g.result == "pass" for g in out.gates)
     assert org.kinds(before - 1) == ["promotion.requested", "gate.result", "gate.result", "gate.result", "promotion.promoted"]
     assert org.entries(kind="promotion.requested")[-1].predicate["policy"] is None
     assert org.reader().service(CLEAN)["state"] == "compliance_ready"
@@ -310,28 +310,28 @@ def demo_like(org: TestOrg) -> TestOrg:
 
 def test_status_of_a_blocked_service_explains_each_gate(demo_like: TestOrg) -> None:
     st = service_status(demo_like.reader(), "service-a")
-    assert st["state"] == "sandbox"
-    assert [b.split(": ")[1] for b in st["blockers"]] == ["all_tests_passing", "sast_clean", "dependency_check"]
-    assert any("1 failed, 1 errors of 5 tests" in b for b in st["blockers"])
-    assert any("service-b (runtime, required) is compliance_ready" in b for b in st["blockers"])
-    assert st["latest_promotion"]["status"] == "blocked"
-    assert st["next"] == "gooseterm promote service-a --to compliance_ready"
-    assert st["dependencies"] == ["service-b", "service-c"] and st["dependents"] == []
+    assert st.state == "sandbox"
+    assert [b.split(": ")[1] for b in st.blockers] == ["all_tests_passing", "sast_clean", "dependency_check"]
+    assert any("1 failed, 1 errors of 5 tests" in b for b in st.blockers)
+    assert any("service-b (runtime, required) is compliance_ready" in b for b in st.blockers)
+    assert st.latest_promotion.status == "blocked"
+    assert st.next == "gooseterm promote service-a --to compliance_ready"
+    assert st.dependencies == ["service-b", "service-c"] and st.dependents == []
 
 
 def test_status_shows_pending_approvals_and_who_approved(demo_like: TestOrg) -> None:
     st = service_status(demo_like.reader(), "service-b")
-    assert st["state"] == "compliance_ready" and st["blockers"] == [] and st["next"] is None
-    [pending] = st["pending_approvals"]
-    assert pending["to"] == "compliant" and pending["approvals"] == ["bob"]
-    assert pending["waiting_for"] == "1 of 2 approvals" and pending["missing_groups"] == []
-    assert pending["id"] == st["latest_promotion"]["id"]
+    assert st.state == "compliance_ready" and st.blockers == [] and st.next is None
+    [pending] = st.pending_approvals
+    assert pending.to == "compliant" and pending.approvals == ["bob"]
+    assert pending.waiting_for == "1 of 2 approvals" and pending.missing_groups == []
+    assert pending.id == st.latest_promotion.id
 
 
 def test_status_of_a_compliant_service(demo_like: TestOrg) -> None:
     c = service_status(demo_like.reader(), CLEAN)
-    assert c["state"] == "compliant" and c["blockers"] == [] and c["pending_approvals"] == []
-    assert c["dependents"] == ["service-a", "service-b"] and c["at_risk"] == {}
+    assert c.state == "compliant" and c.blockers == [] and c.pending_approvals == []
+    assert c.dependents == ["service-a", "service-b"] and c.at_risk == {}
 
 
 def test_status_does_not_list_an_expired_request_as_pending(org: TestOrg) -> None:
@@ -342,8 +342,8 @@ def test_status_does_not_list_an_expired_request_as_pending(org: TestOrg) -> Non
     org.as_("alice").request(CLEAN, "compliant")
     org.clock.advance(timedelta(hours=73))
     st = service_status(org.reader(), CLEAN)
-    assert st["pending_approvals"] == []
-    assert st["next"] == "gooseterm promote service-c --to compliant (then approvals)"
+    assert st.pending_approvals == []
+    assert st.next == "gooseterm promote service-c --to compliant (then approvals)"
 
 
 def test_later_config_edits_do_not_change_an_open_requests_policy(org: TestOrg, tmp_path: Path) -> None:
@@ -369,23 +369,23 @@ def yaml_of(service: str) -> dict:
 
 def test_status_next_step_for_a_service_never_onboarded(org: TestOrg) -> None:
     st = service_status(org.reader(), CLEAN)
-    assert st["state"] == "sandbox" and st["next"] == "gooseterm onboard service-c"
+    assert st.state == "sandbox" and st.next == "gooseterm onboard service-c"
 
 
 def test_status_predicts_blockers_before_any_request(org: TestOrg) -> None:
     org.onboard("service-b")
     st = service_status(org.reader(), "service-b")
-    assert st["latest_promotion"] is None
-    assert any(b.startswith("dependency_check would fail") and "service-c" in b for b in st["blockers"])
-    assert st["next"] == "gooseterm promote service-b --to compliance_ready"
+    assert st.latest_promotion is None
+    assert any(b.startswith("dependency_check would fail") and "service-c" in b for b in st.blockers)
+    assert st.next == "gooseterm promote service-b --to compliance_ready"
 
 
 def test_status_shows_at_risk_after_a_demotion(demo_like: TestOrg) -> None:
     demo_like.as_("dave").demote(CLEAN, "CVE-2026-1234 in the token library")
     st = service_status(demo_like.reader(), "service-b")
-    assert "CVE-2026-1234" in st["at_risk"][CLEAN]
-    assert st["pending_approvals"] == []
-    assert any("blocked: dependency service-c was demoted" in b for b in st["blockers"])
+    assert "CVE-2026-1234" in st.at_risk[CLEAN]
+    assert st.pending_approvals == []
+    assert any("blocked: dependency service-c was demoted" in b for b in st.blockers)
 
 
 def test_recovering_dependency_clears_at_risk(demo_like: TestOrg) -> None:

@@ -67,7 +67,7 @@ def awaiting(o: TestOrg, service: str = CLEAN, requester: str = "alice") -> str:
 
 
 def gate(out, name: str) -> dict:
-    return next(g for g in out.gates if g["gate"] == name)
+    return next(g.to_json() for g in out.gates if g.name == name)
 
 
 # -- who may approve ------------------------------------------------------------------------
@@ -516,7 +516,7 @@ def test_demotion_marks_dependents_at_risk_and_blocks_their_open_promotions(org:
     with nothing_written(org):
         assert "is blocked" in refused(Refusal, EXIT_REFUSED, org.as_("carol").approve, pb)
     st = service_status(reader, "service-b")
-    assert st["at_risk"] and any("demoted" in b for b in st["blockers"])
+    assert st.at_risk and any("demoted" in b for b in st.blockers)
 
 
 def test_demotion_needs_a_compliant_service_and_a_reason(org: TestOrg) -> None:

@@ -12,6 +12,7 @@ from textual.containers import Vertical, VerticalScroll
 
 from ...dashboard import InboxItem
 from ...promotions import Orchestrator
+from ...statuses import PromotionStatus
 from ..actions import bindings
 from ..app import cli
 from ..dialogs.confirm import Confirmation, ConfirmDialog
@@ -44,9 +45,9 @@ class ApprovalsScreen(DashboardScreen):
             p = item.promotion
             you = (Text("✔ may approve", style=colour(self.app, "success")) if item.refusal is None
                    else Text("✖ may not (see below)", style=colour(self.app, "error")))
-            rows.append(Row(item.id, (item.id, p["service"], item.transition, item.waiting_for,
+            rows.append(Row(item.id, (item.id, p.service, item.transition, item.waiting_for,
                                       short_time(item.expires_at) if item.expires_at else "never", you),
-                            " ".join([item.id, p["service"], item.transition, item.waiting_for, item.refusal or "may approve"])))
+                            " ".join([item.id, p.service, item.transition, item.waiting_for, item.refusal or "may approve"])))
         inbox = self.query_one("#inbox", FilteredTable)
         me = snapshot.identity
         inbox.border_title = f"Awaiting approval · signing as {me.name or 'nobody'}" + (" (sealed key)" if me.sealed else "")
@@ -82,21 +83,21 @@ class ApprovalsScreen(DashboardScreen):
             panel.update(muted("nothing selected"))
             return
         p = item.promotion
-        policy = p["policy"] or {}
-        panel.border_title = f"{item.id}: {p['service']} {item.transition}"
+        policy = p.policy or {}
+        panel.border_title = f"{item.id}: {p.service} {item.transition}"
         parts: list = [
-            Text.assemble(muted("requested by "), p["requested_by"], muted(" at "), short_time(p["requested_time"]),
+            Text.assemble(muted("requested by "), p.requested_by, muted(" at "), short_time(p.requested_time),
                           muted("   expires "), short_time(item.expires_at) if item.expires_at else "never"),
             Text.assemble(muted("policy       "), f"{policy.get('required', 0)} approvals",
                           f", one from each of {', '.join(policy['groups_required'])}" if policy.get("groups_required") else "",
                           f" (approvers: {', '.join(policy['approver_groups'])})" if policy.get("approver_groups") else "",
                           "" if policy.get("allow_self_approval") else "; no self-approval"),
-            Text.assemble(muted("evidence     "), p["evidence_digest"]),
+            Text.assemble(muted("evidence     "), p.evidence_digest),
             Text.assemble(muted("status       "), (item.waiting_for, colour(self.app, "warning"))),
         ]
-        for a in p["approvals"]:
-            parts.append(Text.assemble(muted("  ✔ "), a["person"], muted(f" ({', '.join(a['groups'])})  "), short_time(a["time"]),
-                                       muted(f"  {a.get('keyid', '')}  seq {a['seq']}")))
+        for a in p.approvals:
+            parts.append(Text.assemble(muted("  ✔ "), a.person, muted(f" ({', '.join(a.groups)})  "), short_time(a.time),
+                                       muted(f"  {a.keyid}  seq {a.seq}")))
         if item.refusal is None and self.app.read_only:
             parts.append(Text(f"\nYou may approve it, though not from this read-only dashboard: gooseterm approve {item.id}",
                               style=colour(self.app, "success")))
@@ -139,20 +140,20 @@ class ApprovalsScreen(DashboardScreen):
 
             def run(orch: Orchestrator):
                 out = orch.approve(pid)
-                if out.status == "promoted":
+                if out.status == PromotionStatus.PROMOTED:
                     summary = f"{pid} approved: quorum met, {out.service} is now {out.state}"
-                elif out.status == "failed":
+                elif out.status == PromotionStatus.FAILED:
                     summary = f"{pid} approved, but the promotion failed: {'; '.join(out.reasons)}"
                 else:
                     summary = f"approval of {pid} recorded; {'; '.join(out.reasons)}"
-                return ApprovalRecorded(f"approve {pid}", command, summary, failed=out.status == "failed")
+                return ApprovalRecorded(f"approve {pid}", command, summary, failed=out.status == PromotionStatus.FAILED)
 
             self.app.write(f"approve {pid}", command, run, answer.passphrase)
 
         p = item.promotion
         self.app.push_screen(ConfirmDialog(
             f"Approve {pid}",
-            [("service", p["service"]), ("transition", item.transition), ("evidence digest", p["evidence_digest"]),
+            [("service", p.service), ("transition", item.transition), ("evidence digest", p.evidence_digest),
              ("signing key", me.keyid or me.name or "none"), ("so far", item.waiting_for)],
             "Approve", passphrase_for=me.name if me.sealed else None,
             note="Your signature is bound to this evidence digest; new evidence would void it."),
@@ -185,7 +186,7 @@ class ApprovalsScreen(DashboardScreen):
         p = item.promotion
         self.app.push_screen(ConfirmDialog(
             f"Reject {pid}",
-            [("service", p["service"]), ("transition", item.transition), ("evidence digest", p["evidence_digest"]),
+            [("service", p.service), ("transition", item.transition), ("evidence digest", p.evidence_digest),
              ("signing key", me.keyid or me.name or "none")],
             "Reject", reason="why (recorded in the ledger)", passphrase_for=me.name if me.sealed else None, danger=True,
             note="A rejected promotion is final; the service must request it again."),

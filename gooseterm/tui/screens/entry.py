@@ -13,9 +13,9 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
 
 from ...dashboard import entry_detail
+from ...errors import EXPECTED_ERRORS
 from ..actions import bindings
 from ..messages import EntryLoaded
-from ..session import EXPECTED_ERRORS
 from ..widgets.lists import FilteredTable, Row
 from ..widgets.look import colour, muted
 from ..widgets.panels import Panel

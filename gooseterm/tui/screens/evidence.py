@@ -13,9 +13,10 @@ from textual.containers import Vertical, VerticalScroll
 from textual.widgets import TextArea
 
 from ...dashboard import blob_text, gate_evidence
+from ...errors import EXPECTED_ERRORS
+from ...records import PromotionRecord
 from ..actions import bindings
 from ..messages import BlobLoaded, EvidenceLoaded
-from ..session import EXPECTED_ERRORS
 from ..widgets.lists import FilteredTable, Row
 from ..widgets.look import colour, muted, result_text, short_digest, short_time
 from ..widgets.panels import Panel
@@ -30,17 +31,17 @@ class EvidenceScreen(DetailScreen):
     AUTO_FOCUS = "#evidence NavTable"
     BINDINGS = bindings("evidence")
 
-    def __init__(self, promotion: dict):
+    def __init__(self, promotion: PromotionRecord):
         super().__init__()
         self.promotion = promotion
         self.gates: list = []
-        self.sub_title = f"evidence behind {promotion['id']}"
+        self.sub_title = f"evidence behind {promotion.id}"
 
     def compose_body(self) -> ComposeResult:
         with Vertical(id="evidence-body"):
             table = FilteredTable(["Gate", "Result", "Kind", "Seq", "Source", "Digest"], empty="reading…", opens="evidence.blob",
                                   narrow=("Result", "Seq", "Digest"), id="evidence")
-            table.border_title = f"Evidence read by the gates of {self.promotion['id']} ({self.promotion['from']} -> {self.promotion['to']})"
+            table.border_title = f"Evidence read by the gates of {self.promotion.id} ({self.promotion.transition})"
             yield table
             with VerticalScroll(id="evidence-detail"):
                 yield Panel("Facts", id="facts")

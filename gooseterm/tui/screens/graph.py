@@ -58,7 +58,7 @@ class GraphScreen(DashboardScreen):
     # -- data ----------------------------------------------------------------------------------
 
     def show_snapshot(self, snapshot) -> None:
-        states = {s["service"]: s["state"] for s in snapshot.services}
+        states = {s.service: s.state for s in snapshot.services}
         key = (tuple(snapshot.graph.edges()), tuple(sorted(states.items())))
         if key == self._shown:  # same graph and states: keep the tree as the person left it
             return

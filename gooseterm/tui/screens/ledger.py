@@ -14,12 +14,12 @@ from textual.widgets import Input, ProgressBar, Select, Static
 
 from gooseterm.ledger.verifier import FAULT_CLASSES
 
+from ...app.verify import verify
 from ...dashboard import EntryFilter, entries_page, parse_when
-from ...projections import verify_ledger_state
+from ...errors import EXPECTED_ERRORS
 from ..actions import bindings
 from ..app import cli
 from ..messages import EntriesLoaded, VerificationFinished, VerificationProgressed
-from ..session import EXPECTED_ERRORS
 from ..widgets.lists import FilteredTable, Row
 from ..widgets.look import colour, muted, short_time
 from .base import DashboardScreen
@@ -63,7 +63,7 @@ class LedgerScreen(DashboardScreen):
                     yield Static("", id="verify-result")
 
     def show_snapshot(self, snapshot) -> None:
-        names = [s["service"] for s in snapshot.services]
+        names = [s.service for s in snapshot.services]
         if names != self._services:  # resetting the options would also reset the choice
             self._services = names
             self.query_one("#q-service", Select).set_options([(n, n) for n in names])
@@ -171,15 +171,16 @@ class LedgerScreen(DashboardScreen):
 
     @work(thread=True, exclusive=True, group="verify", exit_on_error=False)
     def _verify(self) -> None:
-        path = str(self.app.session.settings.ledger_path)
         clock = self.app.clock  # the app's clock, so a frozen one (tests) gives a repeatable duration
         start = clock()
         try:
-            report = verify_ledger_state(path, jobs=1, progress=lambda done, total: self.post_message(VerificationProgressed(done, total)))
-        except (OSError, ValueError) as exc:
+            # One process: the dashboard keeps a core for itself while `gooseterm verify` takes all.
+            verification = verify(self.app.session.settings, jobs=1,
+                                  progress=lambda done, total: self.post_message(VerificationProgressed(done, total)))
+        except EXPECTED_ERRORS as exc:
             self.post_message(VerificationFinished(None, (clock() - start).total_seconds(), str(exc)))
             return
-        self.post_message(VerificationFinished(report, (clock() - start).total_seconds()))
+        self.post_message(VerificationFinished(verification.report, (clock() - start).total_seconds(), note=verification.unrecorded))
 
     def on_verification_progressed(self, message: VerificationProgressed) -> None:
         self.query_one("#verify-bar", ProgressBar).update(total=max(message.total, 1), progress=message.done)
@@ -191,9 +192,9 @@ class LedgerScreen(DashboardScreen):
         label = self.query_one("#verify-label", Static)
         bar = self.query_one("#verify-bar", ProgressBar)
         if report is None:
-            label.update(Text(f"could not verify: {message.error}", style=colour(self.app, "error")))
-            self.app.log_activity("verify", f"could not run: {message.error}", cli("verify"), ok=False)
-            self.notify(f"could not verify: {message.error}", severity="error")
+            label.update(Text(message.error, style=colour(self.app, "error")))
+            self.app.log_activity("verify", message.error, cli("verify"), ok=False)
+            self.notify(message.error, severity="error")
             return
         bar.update(total=max(report.size, 1), progress=report.size)
         verdict = "VALID" if report.ok else "INVALID"
@@ -205,6 +206,8 @@ class LedgerScreen(DashboardScreen):
                    f"{report.blobs_checked} blobs" + ("" if report.ok else f"; first fault {report.first.code} at seq {report.first.seq}"))
         self.app.log_activity("verify", summary, cli("verify"), ok=report.ok)
         self.notify(summary, title="Verification finished", severity="information" if report.ok else "error")
+        if message.note:
+            self.notify(message.note, severity="warning")
 
     def _report(self, report):
         found = report.by_class()

@@ -11,8 +11,9 @@ from textual import on
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 
-from ...dashboard import FAILED_STATUSES
 from ...promotions import Orchestrator
+from ...status import ServiceStatus
+from ...statuses import FAILED_STATUSES
 from ..actions import bindings
 from ..app import cli
 from ..dialogs.confirm import Confirmation, ConfirmDialog
@@ -47,25 +48,25 @@ class OverviewScreen(DashboardScreen):
         snap = self.app.snapshot
         counts = None
         if snap is not None:
-            states = Counter(s["state"] for s in snap.services)
+            states = Counter(s.state for s in snap.services)
             counts = {state: states[state] for state in reversed(snap.states) if states[state]}
-            blocked = sum(1 for s in snap.services if s["blockers"])
-            waiting = sum(len(s["pending_approvals"]) for s in snap.services)
+            blocked = sum(1 for s in snap.services if s.blockers)
+            waiting = sum(len(s.pending_approvals) for s in snap.services)
             counts |= {k: v for k, v in (("blocked", blocked), ("awaiting approval", waiting)) if v}
         self.query_one(MetricsPanel).show(self.app.metrics, self.app.metrics_error, counts)
 
     def show_snapshot(self, snapshot) -> None:
         rows = []
         for s in snapshot.services:
-            latest = s["latest_promotion"]
-            blockers = Text(f"✖ {len(s['blockers'])}", style=colour(self.app, "error")) if s["blockers"] else muted("—")
-            pending = s["pending_approvals"]
-            approvals = Text(pending[0]["waiting_for"], style=colour(self.app, "warning")) if pending else muted("—")
-            risk = Text(f"{AT_RISK} {', '.join(s['at_risk'])}", style=colour(self.app, "warning")) if s["at_risk"] else muted("—")
-            latest_cell = Text.assemble(status_text(self.app, latest["status"]), " ", muted(latest["id"])) if latest else muted("none")
-            text = " ".join([s["service"], s["state"], *s["blockers"], *(p["id"] for p in pending),
-                             latest["status"] if latest else "", "at risk" if s["at_risk"] else ""])
-            rows.append(Row(s["service"], (s["service"], state_text(self.app, s["state"], snapshot), blockers, approvals,
+            latest = s.latest_promotion
+            blockers = Text(f"✖ {len(s.blockers)}", style=colour(self.app, "error")) if s.blockers else muted("—")
+            pending = s.pending_approvals
+            approvals = Text(pending[0].waiting_for, style=colour(self.app, "warning")) if pending else muted("—")
+            risk = Text(f"{AT_RISK} {', '.join(s.at_risk)}", style=colour(self.app, "warning")) if s.at_risk else muted("—")
+            latest_cell = Text.assemble(status_text(self.app, latest.status), " ", muted(latest.id)) if latest else muted("none")
+            text = " ".join([s.service, s.state, *s.blockers, *(p.id for p in pending),
+                             latest.status if latest else "", "at risk" if s.at_risk else ""])
+            rows.append(Row(s.service, (s.service, state_text(self.app, s.state, snapshot), blockers, approvals,
                                            latest_cell, risk), text))
         grid = self.query_one("#grid", FilteredTable)
         grid.show(rows)
@@ -87,7 +88,7 @@ class OverviewScreen(DashboardScreen):
         self.action_open_pipeline()
 
     @property
-    def service(self) -> dict | None:
+    def service(self) -> ServiceStatus | None:
         """The status of the service under the cursor."""
         snap = self.app.snapshot
         key = self.query_one("#grid", FilteredTable).current_key
@@ -101,28 +102,28 @@ class OverviewScreen(DashboardScreen):
             panel.border_title = "Service"
             panel.update(muted("no service selected"))
             return
-        panel.border_title = s["service"]
-        head = Text.assemble(state_text(self.app, s["state"], snap))
-        latest = s["latest_promotion"]
+        panel.border_title = s.service
+        head = Text.assemble(state_text(self.app, s.state, snap))
+        latest = s.latest_promotion
         if latest:
             head.append("   latest promotion ")
-            head.append_text(Text.assemble(muted(latest["id"]), " ", status_text(self.app, latest["status"])))
+            head.append_text(Text.assemble(muted(latest.id), " ", status_text(self.app, latest.status)))
         parts = [head]
-        if s["blockers"]:
+        if s.blockers:
             parts.append(Text("Why it is blocked", style="bold"))
-            parts += [indented(Text(f"✖ {b}", style=colour(self.app, "error")), 2) for b in s["blockers"]]
-        for p in s["pending_approvals"]:
-            parts.append(Text(f"Waiting for approval: {p['id']} -> {p['to']}: {p['waiting_for']}"
-                              + (f" (expires {p['expires_at'][:16].replace('T', ' ')})" if p["expires_at"] else ""),
+            parts += [indented(Text(f"✖ {b}", style=colour(self.app, "error")), 2) for b in s.blockers]
+        for p in s.pending_approvals:
+            parts.append(Text(f"Waiting for approval: {p.id} -> {p.to}: {p.waiting_for}"
+                              + (f" (expires {p.expires_at[:16].replace('T', ' ')})" if p.expires_at else ""),
                               style=colour(self.app, "warning")))
-        for why in s["at_risk"].values():
+        for why in s.at_risk.values():
             parts.append(Text(f"{AT_RISK} at risk: {why}", style=colour(self.app, "warning")))
-        parts.append(Text.assemble(muted("Depends on       "), ", ".join(s["dependencies"]) or "nothing"))
-        parts.append(Text.assemble(muted("Depended on by   "), ", ".join(s["dependents"]) or "nothing"))
-        if s["next"]:
-            parts.append(Text.assemble(muted("Next             "), Text(s["next"], style=colour(self.app, "accent"))))
+        parts.append(Text.assemble(muted("Depends on       "), ", ".join(s.dependencies) or "nothing"))
+        parts.append(Text.assemble(muted("Depended on by   "), ", ".join(s.dependents) or "nothing"))
+        if s.next:
+            parts.append(Text.assemble(muted("Next             "), Text(s.next, style=colour(self.app, "accent"))))
         hints = ["enter pipeline"]
-        if latest and latest["status"] in FAILED_STATUSES and not self.app.read_only:
+        if latest and latest.status in FAILED_STATUSES and not self.app.read_only:
             hints.append("o open runbook")
         parts.append(muted("   ".join(hints)))
         panel.update(Group(*parts))
@@ -133,8 +134,8 @@ class OverviewScreen(DashboardScreen):
         """Show the service's promotions on the Pipeline screen."""
         s = self.service
         if s is not None:
-            latest = s["latest_promotion"]
-            self.app.goto("pipeline", latest["id"] if latest else None)
+            latest = s.latest_promotion
+            self.app.goto("pipeline", latest.id if latest else None)
 
     @writes("overview.runbook")
     def action_open_runbook(self) -> None:
@@ -142,13 +143,12 @@ class OverviewScreen(DashboardScreen):
         s = self.service
         if s is None:
             return
-        latest = s["latest_promotion"]
-        if not latest or latest["status"] not in FAILED_STATUSES:
-            self.notify(f"{s['service']} has no failed or blocked promotion; start any runbook with n on Runbooks (6)",
+        latest = s.latest_promotion
+        if not latest or latest.status not in FAILED_STATUSES:
+            self.notify(f"{s.service} has no failed or blocked promotion; start any runbook with n on Runbooks (6)",
                         severity="warning")
             return
-        promotion = next(p for p in self.app.snapshot.promotions if p["id"] == latest["id"])
-        self.app.open_runbook(s["service"], promotion)
+        self.app.open_runbook(s.service, latest)
 
     @writes("overview.promote")
     def action_promote(self) -> None:
@@ -157,11 +157,11 @@ class OverviewScreen(DashboardScreen):
         if s is None:
             return
         snap = self.app.snapshot
-        target = snap.targets.get(s["state"])
+        target = snap.targets.get(s.state)
         if target is None:
-            self.notify(f"{s['service']} is {s['state']}; no promotion leads out of it", severity="warning")
+            self.notify(f"{s.service} is {s.state}; no promotion leads out of it", severity="warning")
             return
-        service = s["service"]
+        service = s.service
         command = cli("promote", service, "--to", target)
 
         def confirmed(answer: Confirmation | None) -> None:
@@ -177,7 +177,7 @@ class OverviewScreen(DashboardScreen):
 
         self.app.push_screen(ConfirmDialog(
             f"Request promotion of {service}",
-            [("service", service), ("transition", f"{s['state']} -> {target}"), ("signing key", snap.identity.keyid or "none")],
+            [("service", service), ("transition", f"{s.state} -> {target}"), ("signing key", snap.identity.keyid or "none")],
             "Request", passphrase_for=snap.identity.name if snap.identity.sealed else None,
             note="The transition's gates run now and are recorded; a failing gate blocks the promotion with its reason."),
             confirmed)
@@ -189,10 +189,11 @@ class OverviewScreen(DashboardScreen):
         if s is None:
             return
         snap = self.app.snapshot
-        if s["state"] != snap.compliant:
-            self.notify(f"{s['service']} is {s['state']}, not {snap.compliant}: there is nothing to demote", severity="warning")
+        target = snap.demotions.get(s.state)
+        if target is None:
+            self.notify(f"{s.service} is {s.state}; no demotion leads out of it", severity="warning")
             return
-        service = s["service"]
+        service = s.service
 
         def confirmed(answer: Confirmation | None) -> None:
             if answer is None:
@@ -208,8 +209,8 @@ class OverviewScreen(DashboardScreen):
 
         self.app.push_screen(ConfirmDialog(
             f"Demote {service}",
-            [("service", service), ("transition", f"{s['state']} -> {snap.initial}"),
-             ("at risk", ", ".join(s["dependents"]) or "none"), ("signing key", snap.identity.keyid or "none")],
+            [("service", service), ("transition", f"{s.state} -> {target}"),
+             ("at risk", ", ".join(s.dependents) or "none"), ("signing key", snap.identity.keyid or "none")],
             "Demote", reason="why (recorded in the ledger)", passphrase_for=snap.identity.name if snap.identity.sealed else None,
             danger=True, note="Dependents become at risk and their open promotions are blocked."),
             confirmed)

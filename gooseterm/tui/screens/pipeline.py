@@ -9,8 +9,9 @@ from textual import on
 from textual.app import ComposeResult
 from textual.containers import Vertical, VerticalScroll
 
-from ...dashboard import FAILED_STATUSES
-from ...promotions import Orchestrator
+from ...statuses import FAILED_STATUSES
+from ...promotions import Orchestrator, override_refusal
+from ...records import PromotionRecord
 from ..actions import bindings
 from ..app import cli
 from ..dialogs.confirm import Confirmation, ConfirmDialog
@@ -40,9 +41,9 @@ class PipelineScreen(DashboardScreen):
     def show_snapshot(self, snapshot) -> None:
         rows = []
         for p in snapshot.promotions:
-            rows.append(Row(p["id"], (p["id"], p["service"], f"{p['from']} -> {p['to']}", status_text(self.app, p["status"]),
-                                      p["requested_by"], short_time(p["requested_time"])),
-                            " ".join([p["id"], p["service"], p["from"], p["to"], p["status"], p["requested_by"], *p["reasons"]])))
+            rows.append(Row(p.id, (p.id, p.service, p.transition, status_text(self.app, p.status),
+                                   p.requested_by, short_time(p.requested_time)),
+                            " ".join([p.id, p.service, p.from_state, p.to_state, p.status, p.requested_by, *p.reasons])))
         self.query_one("#promotions", FilteredTable).show(rows)
         self.apply_goto()
         self._show_gates()
@@ -53,11 +54,11 @@ class PipelineScreen(DashboardScreen):
         return self.query_one("#promotions", FilteredTable)
 
     @property
-    def promotion(self) -> dict | None:
+    def promotion(self) -> PromotionRecord | None:
         """The promotion under the cursor."""
         snap = self.app.snapshot
         key = self.query_one("#promotions", FilteredTable).current_key
-        return next((p for p in snap.promotions if p["id"] == key), None) if snap and key else None
+        return next((p for p in snap.promotions if p.id == key), None) if snap and key else None
 
     def _show_gates(self) -> None:
         p = self.promotion
@@ -66,19 +67,19 @@ class PipelineScreen(DashboardScreen):
             panel.border_title = "Gates"
             panel.update(muted("no promotion selected"))
             return
-        panel.border_title = f"Gates of {p['id']} ({p['from']} -> {p['to']}), {p['status'].replace('_', ' ')}"
+        panel.border_title = f"Gates of {p.id} ({p.transition}), {p.status.label}"
         parts: list = []
-        for g in p["gates"]:
-            parts.append(Text.assemble(result_text(self.app, g["result"]), "  ", (g["gate"], "bold"), muted(f"  {g['type']}")))
-            parts.append(indented(Text(g["reason"])))
-        if not p["gates"]:
+        for g in p.gates:
+            parts.append(Text.assemble(result_text(self.app, g.result), "  ", (g.name, "bold"), muted(f"  {g.type}")))
+            parts.append(indented(Text(g.reason)))
+        if not p.gates:
             parts.append(muted("no gates ran yet"))
-        gate_names = tuple(f"{g['gate']}:" for g in p["gates"])
-        other = [r for r in p["reasons"] if not r.startswith(gate_names)]  # the gates above already say the rest
+        gate_names = tuple(f"{g.name}:" for g in p.gates)
+        other = [r for r in p.reasons if not r.startswith(gate_names)]  # the gates above already say the rest
         if other:
             parts.append(Text(""))
-            parts += [Text(f"{p['status'].replace('_', ' ')}: {r}", style=colour(self.app, "error")) for r in other]
-        hints = ["enter evidence"] + (["o open runbook"] if p["status"] in FAILED_STATUSES and not self.app.read_only else [])
+            parts += [Text(f"{p.status.label}: {r}", style=colour(self.app, "error")) for r in other]
+        hints = ["enter evidence"] + (["o open runbook"] if p.status in FAILED_STATUSES and not self.app.read_only else [])
         parts.append(muted("\n" + "   ".join(hints)))
         panel.update(Group(*parts))
 
@@ -104,11 +105,10 @@ class PipelineScreen(DashboardScreen):
         p = self.promotion
         if p is None:
             return
-        if p["status"] not in FAILED_STATUSES:
-            self.notify(f"{p['id']} is {p['status'].replace('_', ' ')}; runbooks are for failed or blocked promotions",
-                        severity="warning")
+        if p.status not in FAILED_STATUSES:
+            self.notify(f"{p.id} is {p.status.label}; runbooks are for failed or blocked promotions", severity="warning")
             return
-        self.app.open_runbook(p["service"], p)
+        self.app.open_runbook(p.service, p)
 
     @writes("pipeline.override")
     def action_override(self) -> None:
@@ -116,12 +116,11 @@ class PipelineScreen(DashboardScreen):
         p = self.promotion
         if p is None:
             return
-        if p["status"] not in ("blocked", "awaiting_approval"):
-            self.notify(f"{p['id']} is {p['status'].replace('_', ' ')}; only a blocked or waiting promotion can be overridden",
-                        severity="warning")
+        if why := override_refusal(p.id, p.status):
+            self.notify(why, severity="warning")
             return
         snap = self.app.snapshot
-        pid = p["id"]
+        pid = p.id
 
         def confirmed(answer: Confirmation | None) -> None:
             if answer is None:
@@ -134,11 +133,11 @@ class PipelineScreen(DashboardScreen):
 
             self.app.write(f"override {pid}", command, run, answer.passphrase)
 
-        bypassed = ", ".join(g["gate"] for g in p["gates"] if g["result"] not in ("pass", "warn")) or "none"
+        bypassed = ", ".join(g.name for g in p.gates if g.holds) or "none"
         self.app.push_screen(ConfirmDialog(
             f"Override {pid} (break glass)",
-            [("service", p["service"]), ("transition", f"{p['from']} -> {p['to']}"), ("bypassed gates", bypassed),
-             ("evidence digest", p["evidence_digest"]), ("signing key", snap.identity.keyid or "none")],
+            [("service", p.service), ("transition", p.transition), ("bypassed gates", bypassed),
+             ("evidence digest", p.evidence_digest), ("signing key", snap.identity.keyid or "none")],
             "Override", reason="why the policy is bypassed (recorded, visible in every export)",
             passphrase_for=snap.identity.name if snap.identity.sealed else None, danger=True,
             note="Needs an admin key; the override and its reason stay visible in every export."),

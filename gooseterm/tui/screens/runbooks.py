@@ -10,8 +10,11 @@ from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
 
+from ...gates import Result
+from ...orgconfig import RunbookStep
 from ...promotions import Orchestrator
-from ...runbooks import start_run, take_step
+from ...records import RunRecord
+from ...runbooks import pending_step, start_run, take_step
 from ..actions import bindings
 from ..app import cli
 from ..dialogs.confirm import Confirmation, ConfirmDialog
@@ -41,12 +44,12 @@ class RunbooksScreen(DashboardScreen):
     def show_snapshot(self, snapshot) -> None:
         rows = []
         for r in snapshot.runs:
-            total = len(snapshot.runbooks.get(r["runbook"], {}).get("steps", []))
-            done = len(r["steps"])
-            failed = any(s["result"] in ("fail", "error") for s in r["steps"])
-            status = Text(r["status"], style=colour(self.app, "success" if r["status"] == "complete" else "warning" if failed else "accent"))
-            rows.append(Row(r["id"], (r["runbook"], r["service"], status, f"{done} of {total}"),
-                            " ".join([r["id"], r["runbook"], r["service"], r["status"]])))
+            book = snapshot.runbooks.get(r.runbook)
+            total = len(book.steps) if book else 0
+            failed = any(s.result in (Result.FAIL, Result.ERROR) for s in r.steps)
+            status = Text(r.status, style=colour(self.app, "success" if r.complete else "warning" if failed else "accent"))
+            rows.append(Row(r.id, (r.runbook, r.service, status, f"{len(r.steps)} of {total}"),
+                            " ".join([r.id, r.runbook, r.service, r.status])))
         self.query_one("#runs", FilteredTable).show(rows)
         self.apply_goto()
         self._show_checklist()
@@ -57,19 +60,18 @@ class RunbooksScreen(DashboardScreen):
         return self.query_one("#runs", FilteredTable)
 
     @property
-    def run(self) -> dict | None:
+    def run(self) -> RunRecord | None:
         """The run under the cursor."""
         snap = self.app.snapshot
         key = self.query_one("#runs", FilteredTable).current_key
-        return next((r for r in snap.runs if r["id"] == key), None) if snap and key else None
+        return next((r for r in snap.runs if r.id == key), None) if snap and key else None
 
     @on(FilteredTable.Highlighted, "#runs")
     def _highlighted(self, event: FilteredTable.Highlighted) -> None:
         self._show_checklist()
 
-    def _next(self, run: dict) -> dict | None:
-        steps = self.app.snapshot.runbooks[run["runbook"]]["steps"]
-        return steps[len(run["steps"])] if len(run["steps"]) < len(steps) else None
+    def _next(self, run: RunRecord) -> RunbookStep | None:
+        return pending_step(self.app.snapshot.runbooks[run.runbook], len(run.steps))
 
     def _show_checklist(self) -> None:
         panel = self.query_one("#checklist", Panel)
@@ -81,32 +83,32 @@ class RunbooksScreen(DashboardScreen):
             panel.border_title = "Runbooks"
             parts: list = [muted("No run selected. n starts a run; a blocked promotion offers its runbook (o on Overview or Pipeline).")]
             for name, book in snap.runbooks.items():
-                parts.append(Text(f"\n{book['title']} ({name})", style="bold"))
-                for i, step in enumerate(book["steps"], 1):
-                    parts.append(Text.assemble(f"  {i}. {step['title']}", muted(f"  {'automatic' if step['automatic'] else 'manual'}")))
+                parts.append(Text(f"\n{book.title} ({name})", style="bold"))
+                for i, step in enumerate(book.steps, 1):
+                    parts.append(Text.assemble(f"  {i}. {step.title}", muted(f"  {'automatic' if step.automatic else 'manual'}")))
             panel.update(Group(*parts))
             return
-        book = snap.runbooks[run["runbook"]]
-        panel.border_title = f"{book['title']}: {run['service']}"
-        parts = [Text.assemble(muted("run "), run["id"], muted("   started by "), run["started_by"], muted(f" at seq {run['started_seq']}"))]
-        for i, step in enumerate(book["steps"]):
-            kind = "automatic" if step["automatic"] else "manual, needs confirmation"
-            if i < len(run["steps"]):
-                taken = run["steps"][i]
-                parts.append(Text.assemble(result_text(self.app, taken["result"]), f"  {i + 1}. ", (step["title"], "bold"),
-                                           muted(f"   {kind}, seq {taken.get('seq', '?')}"
-                                                 + (f", confirmed by {taken['confirmed_by']}" if taken.get("confirmed_by") else ""))))
-                parts.append(indented(Text(taken["summary"])))
-                parts += [indented(muted(d)) for d in taken.get("details", [])]
-            elif i == len(run["steps"]):
-                parts.append(Text.assemble((f"▶ next  {i + 1}. ", f"bold {colour(self.app, 'accent')}"), (step["title"], "bold"),
+        book = snap.runbooks[run.runbook]
+        panel.border_title = f"{book.title}: {run.service}"
+        parts = [Text.assemble(muted("run "), run.id, muted("   started by "), run.started_by, muted(f" at seq {run.started_seq}"))]
+        for i, step in enumerate(book.steps):
+            kind = "automatic" if step.automatic else "manual, needs confirmation"
+            if i < len(run.steps):
+                taken = run.steps[i]
+                parts.append(Text.assemble(result_text(self.app, taken.result), f"  {i + 1}. ", (step.title, "bold"),
+                                           muted(f"   {kind}, seq {'?' if taken.seq is None else taken.seq}"
+                                                 + (f", confirmed by {taken.confirmed_by}" if taken.confirmed_by else ""))))
+                parts.append(indented(Text(taken.summary)))
+                parts += [indented(muted(d)) for d in taken.details]
+            elif i == len(run.steps):
+                parts.append(Text.assemble((f"▶ next  {i + 1}. ", f"bold {colour(self.app, 'accent')}"), (step.title, "bold"),
                                            muted(f"   {kind}")))
-                parts.append(indented(muted(step["description"])))
-                parts.append(Text("      s takes this step" + ("" if step["automatic"] else " (you confirm first)"),
+                parts.append(indented(muted(step.description)))
+                parts.append(Text("      s takes this step" + ("" if step.automatic else " (you confirm first)"),
                                   style=colour(self.app, "accent")))
             else:
-                parts.append(Text.assemble(muted(f"○       {i + 1}. {step['title']}   {kind}")))
-        if run["status"] == "complete":
+                parts.append(Text.assemble(muted(f"○       {i + 1}. {step.title}   {kind}")))
+        if run.complete:
             parts.append(Text("\n✔ complete: every step is recorded in the ledger", style=colour(self.app, "success")))
         panel.update(Group(*parts))
 
@@ -119,10 +121,10 @@ class RunbooksScreen(DashboardScreen):
             return
         step = self._next(run)
         if step is None:
-            self.notify(f"{run['id']} is complete", timeout=3)
+            self.notify(f"{run.id} is complete", timeout=3)
             return
-        rid = run["id"]
-        index = len(run["steps"]) + 1
+        rid = run.id
+        index = len(run.steps) + 1
         snap = self.app.snapshot
 
         def go(confirmed: bool, passphrase: str | None) -> None:
@@ -130,13 +132,13 @@ class RunbooksScreen(DashboardScreen):
 
             def act(orch: Orchestrator):
                 _, result = take_step(orch, rid, confirmed=confirmed)
-                failed = str(result.result) in ("fail", "error")
-                return RunbookStepTaken(f"runbook step {index}", command, f"{step['title']}: {result.result} - {result.summary}",
+                failed = result.result in (Result.FAIL, Result.ERROR)
+                return RunbookStepTaken(f"runbook step {index}", command, f"{step.title}: {result.result} - {result.summary}",
                                         failed=failed)
 
             self.app.write(f"runbook step {index}", command, act, passphrase)
 
-        if step["automatic"]:
+        if step.automatic:
             go(False, None)
             return
 
@@ -145,10 +147,10 @@ class RunbooksScreen(DashboardScreen):
                 go(True, answer.passphrase)
 
         self.app.push_screen(ConfirmDialog(
-            f"Step {index}: {step['title']}",
-            [("run", rid), ("service", run["service"]), ("action", step["action"]), ("signing key", snap.identity.keyid or "none")],
+            f"Step {index}: {step.title}",
+            [("run", rid), ("service", run.service), ("action", step.action), ("signing key", snap.identity.keyid or "none")],
             "Confirm step", passphrase_for=snap.identity.name if snap.identity.sealed else None,
-            note=f"{step['description']}\nConfirming records that you did or checked this; the result is an entry in the ledger."),
+            note=f"{step.description}\nConfirming records that you did or checked this; the result is an entry in the ledger."),
             confirmed)
 
     @writes("runbooks.new")
@@ -171,5 +173,5 @@ class RunbooksScreen(DashboardScreen):
 
             self.app.write(f"runbook {choice.runbook}", command, act)
 
-        self.app.push_screen(NewRunDialog({n: b["title"] for n, b in snap.runbooks.items()}, [s["service"] for s in snap.services],
-                                          current["service"] if current else None), chosen)
+        self.app.push_screen(NewRunDialog({n: b.title for n, b in snap.runbooks.items()}, [s.service for s in snap.services],
+                                          current.service if current else None), chosen)

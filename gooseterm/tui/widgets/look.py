@@ -7,16 +7,22 @@ from rich.padding import Padding
 from rich.text import Text
 from textual.app import App
 
-RESULT_GLYPHS = {"pass": "✔", "warn": "▲", "fail": "✖", "inconclusive": "?", "error": "!"}
-RESULT_COLOURS = {"pass": "success", "warn": "warning", "fail": "error", "inconclusive": "warning", "error": "error"}
+from ...gates import Result
+from ...statuses import PromotionStatus
+
+RESULT_GLYPHS = {Result.PASS: "✔", Result.WARN: "▲", Result.FAIL: "✖", Result.INCONCLUSIVE: "?", Result.ERROR: "!"}
+RESULT_COLOURS = {Result.PASS: "success", Result.WARN: "warning", Result.FAIL: "error", Result.INCONCLUSIVE: "warning",
+                  Result.ERROR: "error"}
 
 STATUS_GLYPHS = {
-    "requested": "…", "validating": "…", "awaiting_approval": "◷", "approved": "✔", "promoted": "✔",
-    "blocked": "✖", "failed": "✖", "rejected": "✖", "expired": "⌛",
+    PromotionStatus.REQUESTED: "…", PromotionStatus.VALIDATING: "…", PromotionStatus.AWAITING_APPROVAL: "◷",
+    PromotionStatus.APPROVED: "✔", PromotionStatus.PROMOTED: "✔", PromotionStatus.BLOCKED: "✖",
+    PromotionStatus.FAILED: "✖", PromotionStatus.REJECTED: "✖", PromotionStatus.EXPIRED: "⌛",
 }
 STATUS_COLOURS = {
-    "requested": "accent", "validating": "accent", "awaiting_approval": "warning", "approved": "success",
-    "promoted": "success", "blocked": "error", "failed": "error", "rejected": "error", "expired": "error",
+    PromotionStatus.REQUESTED: "accent", PromotionStatus.VALIDATING: "accent", PromotionStatus.AWAITING_APPROVAL: "warning",
+    PromotionStatus.APPROVED: "success", PromotionStatus.PROMOTED: "success", PromotionStatus.BLOCKED: "error",
+    PromotionStatus.FAILED: "error", PromotionStatus.REJECTED: "error", PromotionStatus.EXPIRED: "error",
 }
 AT_RISK = "⚠"
 
