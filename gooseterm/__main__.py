@@ -2,4 +2,6 @@
 
 from gooseterm.cli import main
 
-main()
+# Guarded so that importing this module (the layering and contract checks do) runs nothing.
+if __name__ == "__main__":
+    main()

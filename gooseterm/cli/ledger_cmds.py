@@ -9,21 +9,17 @@ import json
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from gooseterm.adapters.documents import JsonNumberError, strict_loads
-from gooseterm.exports.archive import verify_archives
-from gooseterm.ledger.store import KEY_ADDED, KEY_REVOKED, Draft, Ledger, PartialAppend
-from gooseterm.ledger.verifier import FAULT_CLASSES, BundleFiles, NoteError, parse_checkpoint, parse_vkey, split_note, verify_bundle
-
 from ..errors import EXIT_REFUSED, GoosetermError, Refusal
 from ..kinds import check_appendable
-from ..orgconfig.fields import check_service_name
-from ..projections import verify_ledger_state
-from ..verification_record import record_verification
 from . import Context, emit, json_option, main, pass_ctx, read_input
 from .params import WholeNumber
+
+if TYPE_CHECKING:
+    from gooseterm.ledger.store import Ledger
 
 JSONL_BATCH = 2000
 IMPORT_KEY = "gooseterm.import"
@@ -43,6 +39,8 @@ def _b64(b: bytes) -> str:
 @pass_ctx
 def init(ctx: Context, origin: str, name: str | None, seal: bool, as_json: bool):
     """Create a ledger with genesis, a ledger key and your own admin key."""
+    from gooseterm.ledger.store import Ledger
+
     s = ctx.settings
     path = s.ledger_path
     if path.exists():
@@ -117,6 +115,9 @@ def keys_new(ctx: Context, name: str, seal: bool, as_json: bool):
 @pass_ctx
 def keys_add(ctx: Context, vkey: str, roles: tuple[str, ...], as_json: bool):
     """Trust a public key in the ledger (an entry signed by your admin key)."""
+    from gooseterm.ledger.store import KEY_ADDED, Draft
+    from gooseterm.ledger.verifier import NoteError, parse_vkey
+
     try:
         v = parse_vkey(vkey)
     except NoteError as exc:
@@ -133,6 +134,8 @@ def keys_add(ctx: Context, vkey: str, roles: tuple[str, ...], as_json: bool):
 @pass_ctx
 def keys_revoke(ctx: Context, keyid: str, reason: str, as_json: bool):
     """Revoke a key from the next entry on (an entry signed by your admin key)."""
+    from gooseterm.ledger.store import KEY_REVOKED, Draft
+
     with ctx.workspace.open_ledger(write=True) as ledger:
         r = ledger.append(Draft(KEY_REVOKED, {"keyid": keyid, "reason": reason}), [ctx.workspace.me()])
     emit(as_json, {"seq": r.seq, "keyid": keyid}, f"seq {r.seq}: revoked {keyid}")
@@ -150,6 +153,8 @@ def keys_export(ctx: Context, name: str | None):
 
 
 def _parse_payload(data: bytes, where: str) -> dict:
+    from gooseterm.adapters.documents import JsonNumberError, strict_loads
+
     try:
         obj = strict_loads(data)
     except JsonNumberError as exc:
@@ -176,6 +181,10 @@ def _parse_payload(data: bytes, where: str) -> dict:
 def append(ctx: Context, kind: str, service: str | None, payload: str | None, payload_jsonl: str | None, resume: bool,
            batch_size: int, as_json: bool):
     """Sign and append JSON statement bodies; all are checked before any is written."""
+    from gooseterm.ledger.store import Draft
+
+    from ..orgconfig.fields import check_service_name
+
     if (payload is None) == (payload_jsonl is None):
         raise GoosetermError("give exactly one of --payload FILE|- or --payload-jsonl FILE|-")
     if resume and payload_jsonl is None:
@@ -202,6 +211,8 @@ def _append_jsonl(ctx: Context, kind: str, service: str | None, path: str, resum
     """A JSON Lines import: each entry's signed predicate records the file's digest and its line
     (IMPORT_KEY), so the ledger itself says how far an interrupted import got, and --resume
     appends exactly the lines after that: no duplicate, no gap."""
+    from gooseterm.ledger.store import Draft, PartialAppend
+
     name = path if path != "-" else "stdin"
     data = read_input(path)
     source = f"sha256:{hashlib.sha256(data).hexdigest()}"
@@ -292,6 +303,8 @@ def log(ctx: Context, service: str | None, kind: str | None, limit: int, as_json
 @pass_ctx
 def checkpoint(ctx: Context, out: Path | None, as_json: bool):
     """Write a signed checkpoint note (C2SP tlog-checkpoint) of the current tree."""
+    from gooseterm.ledger.verifier import parse_checkpoint, split_note
+
     with ctx.workspace.open_ledger(write=True) as ledger:
         note = ledger.checkpoint()
     if out:
@@ -330,6 +343,8 @@ def prove_inclusion(ctx: Context, seq: int, size: int | None, as_json: bool):
 @pass_ctx
 def prove_consistency(ctx: Context, old_checkpoint: Path, as_json: bool):
     """Prove the current ledger extends the tree of OLD_CHECKPOINT (a note file)."""
+    from gooseterm.ledger.verifier import NoteError, parse_checkpoint, split_note
+
     try:
         old = parse_checkpoint(split_note(old_checkpoint.read_bytes()).text)
     except NoteError as exc:
@@ -366,6 +381,12 @@ def verify(ctx: Context, target: Path | None, trusted_checkpoint: Path | None, l
 
     Exit 0 valid, 1 invalid (each fault class with its first bad seq), 2 could not run.
     """
+    from gooseterm.exports.archive import verify_archives
+    from gooseterm.ledger.verifier import FAULT_CLASSES, BundleFiles, NoteError, parse_vkey, verify_bundle
+
+    from ..projections import verify_ledger_state
+    from ..verification_record import record_verification
+
     path = target or ctx.settings.ledger_path
     if not path.exists():
         raise GoosetermError(f"no ledger at {path}")

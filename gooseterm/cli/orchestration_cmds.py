@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from gooseterm.adapters.evidence import EVIDENCE_KINDS, parse_evidence
+from gooseterm.adapters.kinds import EVIDENCE_KINDS
 
 from ..errors import EXIT_REFUSED, GoosetermError
-from ..promotions import Outcome
-from ..status import service_status
 from . import Context, emit, json_option, main, pass_ctx, read_input
 from .params import WholeNumber
 from .mesh_cmds import cluster_options, collect_kubernetes, confirm_apply
+
+if TYPE_CHECKING:
+    from ..promotions import Outcome
 
 
 def _exit_for(outcomes: list[Outcome]) -> None:
@@ -145,6 +147,8 @@ def demote(ctx: Context, service: str, reason: str, as_json: bool):
 @pass_ctx
 def status(ctx: Context, service: str | None, as_json: bool):
     """State, blockers with reasons, pending approvals and at-risk dependents."""
+    from ..status import service_status
+
     orch = ctx.workspace.orchestrator()
     names = [service] if service else sorted(orch.org.services)
     rows = [service_status(orch, s) for s in names]
@@ -176,6 +180,8 @@ def evidence():
 @json_option
 def evidence_parse(kind: str, file: str, as_json: bool):
     """Print the facts gooseterm reads from FILE, touching no ledger."""
+    from gooseterm.adapters.evidence import parse_evidence
+
     facts = parse_evidence(kind, read_input(file), file).model_dump(mode="json")
     emit(as_json, facts, lambda: "\n".join(f"{k}: {v}" for k, v in facts.items() if k not in ("failures", "notes")))
 
@@ -241,6 +247,7 @@ def collect(ctx: Context, service: str, sources: tuple[str, ...], commit: str | 
         return collect_kubernetes(ctx, service, kubeconfig, kube_context, as_json)
     from ..collect import Request
     from ..collect import collect as run_collect
+    from ..promotions import Outcome
 
     orch = ctx.workspace.orchestrator(write=True)
     show = (lambda line: click.echo(line, err=True)) if sys.stderr.isatty() else (lambda line: None)
