@@ -11,7 +11,7 @@ endif
 export GOOSETERM_CACHE
 run: export GOOSETERM_HOME ?= $(DEMO)
 
-.PHONY: run setup deps test bench reset-demo clean clean-bench clean-deps
+.PHONY: run setup deps test contracts bench reset-demo clean clean-bench clean-deps
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -38,6 +38,10 @@ deps:
 # The venv and the test servers are set up side by side, then pytest runs (scripts/test.sh).
 test:
 	./scripts/test.sh
+
+# DESIGN.md's import arrows (the import-linter contracts in pyproject.toml); the tests run this too.
+contracts: $(STAMP)
+	$(BIN)/python scripts/lint_imports.py
 
 bench: $(STAMP)
 	$(BIN)/python bench/ledger_bench.py

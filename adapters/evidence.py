@@ -9,6 +9,7 @@ from gooseterm.adapters.coverage import CoverageFacts, parse_coverage
 from gooseterm.adapters.documents import MAX_EVIDENCE_BYTES, check_size
 from gooseterm.adapters.errors import EvidenceError
 from gooseterm.adapters.junit import JUnitFacts, parse_junit
+from gooseterm.adapters.kinds import EVIDENCE_KINDS
 from gooseterm.adapters.kubefacts import KubernetesFacts, parse_kubernetes
 from gooseterm.adapters.meshreport import MeshFacts, parse_mesh
 from gooseterm.adapters.metrics import MetricsFacts, parse_metrics
@@ -16,9 +17,6 @@ from gooseterm.adapters.sarif import SarifFacts, parse_sarif
 from gooseterm.adapters.spec import SpecFacts, parse_spec
 
 __all__ = ["EVIDENCE_KINDS", "MAX_EVIDENCE_BYTES", "EvidenceFacts", "parse_evidence"]
-
-EVIDENCE_KINDS = ("junit", "sarif", "coverage", "metrics", "spec", "kubernetes", "mesh", "environment_approvals")
-"""The evidence kinds gooseterm can record."""
 
 EvidenceFacts = JUnitFacts | SarifFacts | CoverageFacts | MetricsFacts | SpecFacts | EnvironmentApprovalsFacts | KubernetesFacts | MeshFacts
 """The facts of any evidence kind; each has a `kind` field naming it."""

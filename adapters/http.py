@@ -3,15 +3,14 @@ pagination, capped downloads, and credentials that never reach a log, an error o
 
 Prometheus, GitHub and GitLab all speak JSON over HTTP and fail in the same few ways, so they share
 this module rather than each carrying its own retry loop (see adapters/prometheus.py for why
-Prometheus goes through here rather than prometheus-api-client).
+Prometheus goes through here rather than prometheus-api-client); the retry policy itself
+(adapters/retry.py) is shared with the Kubernetes client too.
 """
 
 from __future__ import annotations
 
 import base64
-import email.utils
 import logging
-import random
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -23,6 +22,7 @@ import httpx
 from gooseterm.adapters.documents import load_json
 from gooseterm.adapters.errors import INSECURE_HTTP_ENV, EvidenceError, SourceError, redact_secrets
 from gooseterm.adapters.numbers import NumberError, whole_number
+from gooseterm.adapters.retry import RetryPolicy, is_rate_limited
 
 # httpx logs every request's URL at INFO; a signed download link carries its secret in the query.
 logging.getLogger("httpx").setLevel(logging.WARNING)
@@ -79,61 +79,6 @@ class Credentials:
         return f"Credentials({self.header}: ***)"
 
     __str__ = __repr__
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    """How often and how long to try again after a transient failure."""
-
-    attempts: int = 3
-    """Tries in all, the first included."""
-    backoff: float = 0.5
-    """First wait in seconds; doubled per retry, with full jitter."""
-    max_backoff: float = 8.0
-    """Longest wait between two tries for a failure that names no wait."""
-    max_wait: float = 60.0
-    """Longest wait a server may ask for (retry-after, rate-limit reset) before we give up instead."""
-
-    def delay(self, attempt: int) -> float:
-        """Backoff before retry number `attempt` (1-based): exponential with full jitter."""
-        return random.uniform(0, min(self.max_backoff, self.backoff * 2 ** (attempt - 1)))
-
-
-def _retry_after(response: httpx.Response, now: float) -> float | None:
-    """Seconds the server asks us to wait: Retry-After (seconds or HTTP date), else a rate-limit reset."""
-    value = response.headers.get("retry-after", "").strip()
-    if value:
-        seconds = _header_seconds(value)
-        if seconds is not None:
-            return seconds
-        try:
-            return max(0.0, email.utils.parsedate_to_datetime(value).timestamp() - now)
-        except (TypeError, ValueError, OverflowError):
-            pass
-    # GitHub sends x-ratelimit-reset, GitLab ratelimit-reset: both UTC epoch seconds.
-    for name in ("x-ratelimit-reset", "ratelimit-reset"):
-        reset = _header_seconds(response.headers.get(name, "").strip())
-        if reset is not None:
-            return max(0.0, reset - now)
-    return None
-
-
-def _header_seconds(value: str) -> float | None:
-    """A header's whole seconds, or None when it holds none (e.g. '1_0', '٣', 30 digits): then we
-    wait with our own backoff rather than a time the server did not clearly ask for."""
-    try:
-        return float(whole_number(value))
-    except NumberError:
-        return None
-
-
-def _is_rate_limited(response: httpx.Response) -> bool:
-    if response.status_code == 429:
-        return True
-    # GitHub answers 403 when the primary (remaining 0) or a secondary (retry-after) limit is hit.
-    return response.status_code == 403 and (
-        response.headers.get("x-ratelimit-remaining") == "0" or "retry-after" in response.headers
-    )
 
 
 def _tries(n: int) -> str:
@@ -247,45 +192,43 @@ class SourceClient:
         attempt = 0
         while True:
             attempt += 1
-            last = attempt >= self.retry.attempts
             try:
                 # params=None, not {}: httpx replaces a URL's own query with an empty mapping.
                 request = self._client.build_request("GET", url, params=params or None, headers=headers)
                 response = self._client.send(request, stream=stream)
             except httpx.TimeoutException:
-                if last:
+                wait = self.retry.wait(attempt)
+                if wait is None:
                     raise self.error(url, f"no answer within the timeout after {_tries(attempt)}", "timeout",
                                      transient=True, hint="the server is slow or overloaded; raise timeout in the org config or try later") from None
-                self.sleep(self.retry.delay(attempt))
+                self.sleep(wait)
                 continue
             except httpx.TransportError as exc:
-                if last:
+                wait = self.retry.wait(attempt)
+                if wait is None:
                     raise self.error(url, f"cannot connect after {_tries(attempt)} ({type(exc).__name__}: {exc})", "unreachable",
                                      transient=True, hint="is the server running and the URL in the org config right?") from None
-                self.sleep(self.retry.delay(attempt))
+                self.sleep(wait)
                 continue
             status = response.status_code
             if status < 400 or status in passthrough:
                 return response
             if stream:
                 self._read_error_body(response)
-            if _is_rate_limited(response):
-                wait = _retry_after(response, self.clock())
-                if last or (wait is not None and wait > self.retry.max_wait):
-                    when = f"; the server asks to wait {wait:.0f}s" if wait is not None else ""
-                    raise self.error(url, f"rate limited (HTTP {status}) after {_tries(attempt)}{when}", "rate_limited",
-                                     transient=True, status=status, hint="wait for the limit to reset, or use a token with a higher limit")
-                self.sleep(wait if wait is not None else self.retry.delay(attempt))
+            if not RetryPolicy.transient(response):
+                raise self.error(url, f"HTTP {status}: {error_detail(response, self.credentials)}", _STATUS_REASONS.get(status, "bad_request"),
+                                 status=status, hint=_STATUS_HINTS.get(status))
+            asked = RetryPolicy.asked_wait(response, self.clock())
+            wait = self.retry.wait(attempt, asked)
+            if wait is not None:
+                self.sleep(wait)
                 continue
-            if status >= 500:
-                if last:
-                    raise self.error(url, f"server error HTTP {status} after {_tries(attempt)}: {error_detail(response, self.credentials)}",
-                                     "server_error", transient=True, status=status)
-                wait = _retry_after(response, self.clock())
-                self.sleep(min(wait, self.retry.max_wait) if wait is not None else self.retry.delay(attempt))
-                continue
-            raise self.error(url, f"HTTP {status}: {error_detail(response, self.credentials)}", _STATUS_REASONS.get(status, "bad_request"),
-                             status=status, hint=_STATUS_HINTS.get(status))
+            when = f"; the server asks to wait {asked:.0f}s" if asked is not None else ""
+            if is_rate_limited(response):
+                raise self.error(url, f"rate limited (HTTP {status}) after {_tries(attempt)}{when}", "rate_limited",
+                                 transient=True, status=status, hint="wait for the limit to reset, or use a token with a higher limit")
+            raise self.error(url, f"server error HTTP {status} after {_tries(attempt)}{when}: {error_detail(response, self.credentials)}",
+                             "server_error", transient=True, status=status)
 
     def get_json(self, path: str, params: dict[str, Any] | None = None) -> Any:
         """GET a JSON document; a body that is not JSON is a bad_response error."""

@@ -13,8 +13,8 @@ import os
 import ssl
 import tempfile
 import time
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Self
 
@@ -22,7 +22,7 @@ import yaml
 
 from gooseterm.adapters.documents import YamlTooLarge, load_json, safe_load_bounded
 from gooseterm.adapters.errors import INSECURE_HTTP_ENV, EvidenceError, redact_secrets
-from gooseterm.adapters.numbers import NumberError, whole_number
+from gooseterm.adapters.retry import RetryPolicy
 
 if TYPE_CHECKING:
     import httpx
@@ -30,11 +30,10 @@ if TYPE_CHECKING:
 # In-cluster credentials, as the kubelet mounts them into every pod that automounts them.
 SERVICE_ACCOUNT_DIR = Path("/var/run/secrets/kubernetes.io/serviceaccount")
 DEFAULT_TIMEOUT = 10.0
-DEFAULT_RETRIES = 2
+# The policy every HTTP source shares (adapters/retry.py), starting sooner: an API server answers
+# in milliseconds, and 429 from its priority-and-fairness queues names its own wait.
+DEFAULT_RETRY = RetryPolicy(attempts=3, backoff=0.2)
 FIELD_MANAGER = "gooseterm"
-# Statuses worth retrying: the request may succeed a moment later (rate limits, a server or
-# proxy restarting). 410 is not among them: a stale continue token never becomes fresh again.
-_RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 
 
 class KubeError(Exception):
@@ -411,11 +410,15 @@ class KubeClient:
 
     connection: Connection
     timeout: float = DEFAULT_TIMEOUT
-    retries: int = DEFAULT_RETRIES
-    backoff: float = 0.2
-    """First retry delay in seconds; doubled on each further attempt."""
+    retry: RetryPolicy = DEFAULT_RETRY
+    """What is tried again, how often and after how long (429 and 5xx answers, timeouts, refused
+    connections); 410 is not transient: a stale continue token never becomes fresh again."""
     transport: httpx.BaseTransport | None = None
     """A seam for tests; None uses the network."""
+    sleep: Callable[[float], None] = time.sleep
+    """How to wait between tries (a seam for tests)."""
+    clock: Callable[[], float] = time.time
+    """The time now, to read a Retry-After given as an HTTP date."""
     allow_insecure_http: bool = False
     """Send a token or password to an http:// server too (an explicit opt-in); refused otherwise."""
     _http: httpx.Client = field(init=False, repr=False)
@@ -551,37 +554,35 @@ class KubeClient:
         if token:
             headers["Authorization"] = f"Bearer {token}"
         url = f"{self.connection.server}{path}"
-        attempts = 1 + (self.retries if retry else 0)
-        delay = self.backoff
-        for attempt in range(1, attempts + 1):
-            last = attempt == attempts
+        # A write that is not idempotent (create) may have happened although no answer came: never again.
+        policy = self.retry if retry else replace(self.retry, attempts=1)
+        attempt = 0
+        while True:
+            attempt += 1
             try:
                 response = self._http.request(method, path, headers=headers, **kwargs)
             except httpx.TimeoutException:
-                if last:
+                wait = policy.wait(attempt)
+                if wait is None:
                     raise KubeTimeout(
-                        f"{method} {url}: no answer within {self.timeout:g} s ({attempts} attempt"
-                        f"{'s' if attempts > 1 else ''}); is the API server overloaded, or is "
-                        f"{self.connection.server} not an API server?", url=url,
+                        f"{method} {url}: no answer within {self.timeout:g} s ({_attempts(attempt)}); is the API "
+                        f"server overloaded, or is {self.connection.server} not an API server?", url=url,
                     ) from None
             except httpx.TransportError as exc:
-                if last:
+                wait = policy.wait(attempt)
+                if wait is None:
                     raise KubeUnavailable(f"{method} {url}: cannot connect ({_transport_reason(exc)}); "
                                           f"check the server in {self.connection.source}", url=url) from None
             else:
                 if response.status_code < 400:
                     return response
-                if response.status_code not in _RETRY_STATUSES or last:
-                    raise self._error(method, url, response, token)
-                try:
-                    delay = max(delay, min(float(whole_number(response.headers.get("Retry-After", ""))), 10.0))
-                except NumberError:
-                    pass  # none, an HTTP date or not a number: our own backoff applies
-            time.sleep(delay)
-            delay *= 2
-        raise AssertionError("unreachable")
+                transient = RetryPolicy.transient(response)
+                wait = policy.wait(attempt, RetryPolicy.asked_wait(response, self.clock())) if transient else None
+                if wait is None:
+                    raise self._error(method, url, response, token, attempt)
+            self.sleep(wait)
 
-    def _error(self, method: str, url: str, response: httpx.Response, token: str | None) -> KubeError:
+    def _error(self, method: str, url: str, response: httpx.Response, token: str | None, attempts: int) -> KubeError:
         status = response.status_code
         # The server's words are quoted: redact what was sent, in case it echoes the credentials.
         secrets = [token or "", *(self.connection.basic_auth or ())[1:]]
@@ -604,9 +605,8 @@ class KubeClient:
         if status == 410:
             return KubeExpired(f"{where}: 410 Gone ({reason or 'Expired'}): {message or 'the continue token expired'}",
                                status=status, url=url)
-        if status in _RETRY_STATUSES:
-            return KubeUnavailable(f"{where}: {status} after {1 + self.retries} attempts: {message}",
-                                   status=status, url=url)
+        if RetryPolicy.transient(response):
+            return KubeUnavailable(f"{where}: {status} after {_attempts(attempts)}: {message}", status=status, url=url)
         return KubeError(f"{where}: {status} {reason}: {message}".rstrip(": "), status=status, url=url)
 
 
@@ -631,6 +631,10 @@ def _status_body(response: httpx.Response) -> tuple[str, str]:
     if isinstance(body, dict):
         return str(body.get("reason") or response.reason_phrase), str(body.get("message") or "")
     return response.reason_phrase, ""
+
+
+def _attempts(n: int) -> str:
+    return f"{n} attempt" if n == 1 else f"{n} attempts"
 
 
 def _transport_reason(exc: httpx.TransportError) -> str:

@@ -2,5 +2,5 @@
 
 from gooseterm.cli import main
 
-if __name__ == "__main__":  # importing the module (the layering test does) must not run the command
+if __name__ == "__main__":  # importing the module (the layering and contract checks do) runs nothing
     main()

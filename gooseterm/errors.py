@@ -1,17 +1,11 @@
 """Errors a person can act on, and the exit codes the CLI maps them to.
 
 GoosetermError is the domain's root. The ledger and the adapters keep their own roots (they
-import nothing of ours), so the faces catch one family, EXPECTED_ERRORS, and ask `exit_code_of`.
+import nothing of ours), so the faces catch one family, `error_family.EXPECTED_ERRORS`, and ask
+`error_family.exit_code_of`. This module imports nothing, so `gooseterm --help` stays light.
 """
 
 from __future__ import annotations
-
-from gooseterm.adapters.errors import EvidenceError
-from gooseterm.ledger.keys import KeyStoreError
-from gooseterm.ledger.store import LedgerBusy, LedgerError, Refused
-from gooseterm.ledger.verifier import BundleUnreadable
-
-from .orgconfig.issues import ConfigError
 
 EXIT_OK = 0
 EXIT_REFUSED = 1  # blocked, refused, or (for verify) invalid
@@ -49,19 +43,3 @@ class Conflict(GoosetermError):
     """Another writer changed the same thing first."""
 
     exit_code = EXIT_CONFLICT
-
-
-EXPECTED_ERRORS: tuple[type[Exception], ...] = (GoosetermError, LedgerError, KeyStoreError, EvidenceError, ConfigError, BundleUnreadable)
-"""Every error with a message a person can act on: the CLI prints it and exits with
-`exit_code_of`, the dashboard shows it; anything else is a bug and keeps its traceback."""
-
-
-def exit_code_of(error: Exception) -> int:
-    """The documented exit code for one of EXPECTED_ERRORS."""
-    if isinstance(error, GoosetermError):
-        return error.exit_code
-    if isinstance(error, LedgerBusy):
-        return EXIT_BUSY
-    if isinstance(error, Refused):
-        return EXIT_REFUSED
-    return EXIT_USAGE

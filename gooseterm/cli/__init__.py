@@ -1,19 +1,27 @@
-"""The `gooseterm` command: every action headless, with --json and documented exit codes."""
+"""The `gooseterm` command: every action headless, with --json and documented exit codes.
+
+Start-up: `gooseterm --help` imports this package and every command module, so they import click,
+the standard library and gooseterm's light modules (errors, params) at the top, and the domain,
+the ledger, adapters and exports (pydantic, networkx, PyNaCl, httpx, YAML) inside the functions
+that use them. tests/unit/test_startup_imports.py holds the line.
+"""
 
 from __future__ import annotations
 
 import json
-import sqlite3
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from ..errors import EXIT_CODES, EXIT_USAGE, EXPECTED_ERRORS, GoosetermError, exit_code_of
-from ..settings import Settings, read_passphrase_file
+from ..errors import EXIT_CODES, EXIT_USAGE, GoosetermError
 from .params import Seconds
-from ..workspace import Workspace, prompt_passphrase
+
+if TYPE_CHECKING:
+    from ..settings import Settings
+    from ..workspace import Workspace
 
 EXIT_HELP = "\b\nExit codes:\n" + "\n".join(f"  {code}  {text}" for code, text in EXIT_CODES.items())
 
@@ -76,10 +84,26 @@ class GoosetermGroup(click.Group):
     def invoke(self, ctx: click.Context):
         try:
             return super().invoke(ctx)
-        except EXPECTED_ERRORS as exc:
-            _fail(str(exc), exit_code_of(exc))
-        except sqlite3.DatabaseError as exc:  # a page damaged after the ledger opened fine
-            _fail(f"the ledger file cannot be read ({exc}); run `gooseterm verify` and restore from a backup", EXIT_USAGE)
+        except Exception as exc:
+            failure = _expected_failure(exc)
+            if failure is None:
+                raise
+            _fail(*failure)
+
+
+def _expected_failure(exc: Exception) -> tuple[str, int] | None:
+    """The one-line message and exit code of an error a person can act on; None for a bug (its
+    traceback is shown). The error family is imported here, once something has failed: its modules
+    (the ledger, the org config) are not loaded for `--help`."""
+    import sqlite3
+
+    from ..error_family import EXPECTED_ERRORS, exit_code_of
+
+    if isinstance(exc, EXPECTED_ERRORS):
+        return str(exc), exit_code_of(exc)
+    if isinstance(exc, sqlite3.DatabaseError):  # a page damaged after the ledger opened fine
+        return f"the ledger file cannot be read ({exc}); run `gooseterm verify` and restore from a backup", EXIT_USAGE
+    return None
 
 
 def dashboard_options(f: Callable) -> Callable:
@@ -112,6 +136,9 @@ def main(ctx: click.Context, ledger: Path | None, config: Path | None, as_key: s
     Paths default to the home folder (GOOSETERM_HOME, else the user data dir).
     Without a command, opens the dashboard (`gooseterm status` is the headless view).
     """
+    from ..settings import Settings, read_passphrase_file
+    from ..workspace import Workspace, prompt_passphrase
+
     settings = Settings()
     overrides = {"ledger": ledger, "config": config, "key": as_key}
     passphrase_file = passphrase_file or settings.passphrase_file

@@ -7,13 +7,7 @@ from pathlib import Path
 
 import click
 
-from .. import graphview
-from ..configcheck import check_config, summary_text
 from ..errors import EXIT_USAGE, GoosetermError
-from ..metrics import compute, to_text
-from ..onboarding import onboard as onboard_service
-from ..orgconfig import format_issue
-from ..resolver import DependencyGraph, UnknownServiceError
 from . import Context, emit, json_option, main, pass_ctx
 
 
@@ -29,6 +23,9 @@ def config():
 def config_check(ctx: Context, directory: Path | None, as_json: bool):
     """Load DIR (default: the configured config folder) and print a summary, or every problem
     as file:line:column: field: message (exit 2)."""
+    from ..configcheck import check_config, summary_text
+    from ..orgconfig import format_issue
+
     result = check_config(directory or ctx.settings.config_dir)
 
     def text() -> str:
@@ -53,6 +50,9 @@ def config_check(ctx: Context, directory: Path | None, as_json: bool):
 def graph(ctx: Context, service: str | None, fmt: str, reverse: bool):
     """The dependency graph: layers (dependencies first) and a tree per service, or SERVICE with
     everything it depends on (with --reverse: everything depending on it). Cycles are shown."""
+    from .. import graphview
+    from ..resolver import DependencyGraph, UnknownServiceError
+
     deps = DependencyGraph.from_services(ctx.workspace.org().services.values())
     try:
         v = graphview.view(deps, service, reverse)
@@ -76,6 +76,8 @@ def onboard(ctx: Context, name: str, owners: tuple[str, ...], description: str, 
     The whole config is checked with the new file before anything is written. Without --owner,
     records a service that is already in the config but not yet in the ledger.
     """
+    from ..onboarding import onboard as onboard_service
+
     out = onboard_service(ctx.workspace, name, list(owners), description)
 
     def text() -> str:
@@ -94,6 +96,8 @@ def onboard(ctx: Context, name: str, owners: tuple[str, ...], description: str, 
 @pass_ctx
 def metrics(ctx: Context, as_json: bool):
     """The plan's success metrics, computed from the ledger, each beside its target."""
+    from ..metrics import compute, to_text
+
     states = ctx.workspace.org().states
     with ctx.workspace.open_ledger() as ledger:
         found = compute(ledger, initial=states.initial, compliant=states.compliant)

@@ -11,13 +11,6 @@ from pathlib import Path
 import click
 
 from gooseterm.adapters.numbers import NumberError, whole_number
-from gooseterm.exports.archive import ArchiveError, archive_blobs, restore_archive
-from gooseterm.exports.bundle import ExportError, Selection
-from gooseterm.ledger.backup import BackupError
-from gooseterm.ledger.backup import backup as ledger_backup
-from gooseterm.ledger.backup import restore as ledger_restore
-
-from ..app.export import export_bundle
 from ..errors import GoosetermError, Refusal
 from . import Context, emit, json_option, main, pass_ctx
 from .params import Seconds, WholeNumber
@@ -36,6 +29,8 @@ MAX_PORT = 65535
 @pass_ctx
 def export(ctx: Context, out: Path, since, until, service: str | None, layout: str, as_json: bool):
     """Write an audit bundle an auditor verifies offline (VERIFY.md and verifier.py inside)."""
+    from gooseterm.exports.bundle import Selection
+
     sel = Selection(since.date() if since else None, until.date() if until else None, service)
     bar = click.progressbar(length=1, label="exporting", file=sys.stderr) if not as_json and sys.stderr.isatty() else None
 
@@ -43,6 +38,8 @@ def export(ctx: Context, out: Path, since, until, service: str | None, layout: s
         if bar is not None:
             bar.length = max(total, 1)
             bar.update(done - bar.pos)
+
+    from ..app.export import export_bundle
 
     done = export_bundle(ctx.workspace, out, sel, audit_tree=layout == "audit-tree", progress=progress)
     emit(as_json, done.to_json(),
@@ -62,6 +59,9 @@ def archive(ctx: Context, before, out: Path | None, as_json: bool):
     `gooseterm archive restore FILE.zip` puts them back. `gooseterm verify --archive FILE.zip`
     checks archived bytes again.
     """
+    from gooseterm.exports.archive import archive_blobs
+    from gooseterm.exports.bundle import ExportError
+
     if click.get_current_context().invoked_subcommand is not None:
         return
     if before is None or out is None:
@@ -85,6 +85,8 @@ def archive(ctx: Context, before, out: Path | None, as_json: bool):
 @pass_ctx
 def archive_restore(ctx: Context, file: Path, as_json: bool):
     """Put an archive's evidence bytes back into the ledger, after checking every digest."""
+    from gooseterm.exports.archive import ArchiveError, restore_archive
+
     with ctx.workspace.open_ledger(write=True) as ledger:
         try:
             result = restore_archive(ledger, file)
@@ -105,6 +107,8 @@ def backup(ctx: Context, out: Path, jobs: int, as_json: bool):
 
     The copy is kept only if it verifies; exit 1 (and no file) otherwise.
     """
+    from gooseterm.ledger.backup import BackupError, backup as ledger_backup
+
     try:
         report = ledger_backup(ctx.settings.ledger_path, out, jobs=jobs)
     except BackupError as exc:
@@ -123,6 +127,8 @@ def backup(ctx: Context, out: Path, jobs: int, as_json: bool):
 @pass_ctx
 def restore(ctx: Context, file: Path, force: bool, allow_rollback: bool, jobs: int, as_json: bool):
     """Replace the ledger with a backup that verifies and is the same history (not a fork)."""
+    from gooseterm.ledger.backup import BackupError, restore as ledger_restore
+
     live = ctx.settings.ledger_path
     try:
         plan = ledger_restore(file, live, force=force, allow_rollback=allow_rollback, jobs=jobs)

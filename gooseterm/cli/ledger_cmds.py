@@ -10,20 +10,16 @@ import os
 import sys
 from contextlib import ExitStack
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from gooseterm.adapters.documents import JsonNumberError, strict_loads
-from gooseterm.ledger.store import Draft, Ledger, PartialAppend
-from gooseterm.ledger.verifier import FAULT_CLASSES, NoteError, parse_checkpoint, parse_vkey, split_note
-
-from ..app.init import init_ledger
-from ..app.verify import verify as run_verify
 from ..errors import EXIT_REFUSED, GoosetermError, Refusal
-from ..kinds import EntryKind, check_appendable
-from ..orgconfig.fields import check_service_name
 from . import Context, emit, json_option, main, pass_ctx, read_input
 from .params import WholeNumber
+
+if TYPE_CHECKING:
+    from gooseterm.ledger.store import Ledger
 
 JSONL_BATCH = 2000
 IMPORT_KEY = "gooseterm.import"
@@ -52,6 +48,8 @@ def init(ctx: Context, origin: str, name: str | None, seal: bool, as_json: bool)
         passphrase = ctx.settings.passphrase or (getpass.getpass(f"new passphrase for {name} and the ledger key: ") if os.isatty(0) else None)
         if not passphrase:
             raise GoosetermError("--seal needs a passphrase: use --passphrase-file or a terminal")
+    from ..app.init import init_ledger
+
     done = init_ledger(ctx.workspace, origin, name, passphrase)
     emit(as_json, done.to_json(),
          lambda: f"created {done.ledger}\n  origin     {origin}\n  ledger key {done.ledger_key}\n  your key   {done.admin_key} (admin)")
@@ -111,6 +109,11 @@ def keys_new(ctx: Context, name: str, seal: bool, as_json: bool):
 @pass_ctx
 def keys_add(ctx: Context, vkey: str, roles: tuple[str, ...], as_json: bool):
     """Trust a public key in the ledger (an entry signed by your admin key)."""
+    from gooseterm.ledger.store import Draft
+    from gooseterm.ledger.verifier import NoteError, parse_vkey
+
+    from ..kinds import EntryKind
+
     try:
         v = parse_vkey(vkey)
     except NoteError as exc:
@@ -127,6 +130,10 @@ def keys_add(ctx: Context, vkey: str, roles: tuple[str, ...], as_json: bool):
 @pass_ctx
 def keys_revoke(ctx: Context, keyid: str, reason: str, as_json: bool):
     """Revoke a key from the next entry on (an entry signed by your admin key)."""
+    from gooseterm.ledger.store import Draft
+
+    from ..kinds import EntryKind
+
     with ctx.workspace.open_ledger(write=True) as ledger:
         r = ledger.append(Draft(EntryKind.KEY_REVOKED, {"keyid": keyid, "reason": reason}), [ctx.workspace.me()])
     emit(as_json, {"seq": r.seq, "keyid": keyid}, f"seq {r.seq}: revoked {keyid}")
@@ -144,6 +151,8 @@ def keys_export(ctx: Context, name: str | None):
 
 
 def _parse_payload(data: bytes, where: str) -> dict:
+    from gooseterm.adapters.documents import JsonNumberError, strict_loads
+
     try:
         obj = strict_loads(data)
     except JsonNumberError as exc:
@@ -170,6 +179,11 @@ def _parse_payload(data: bytes, where: str) -> dict:
 def append(ctx: Context, kind: str, service: str | None, payload: str | None, payload_jsonl: str | None, resume: bool,
            batch_size: int, as_json: bool):
     """Sign and append JSON statement bodies; all are checked before any is written."""
+    from gooseterm.ledger.store import Draft
+
+    from ..kinds import check_appendable
+    from ..orgconfig.fields import check_service_name
+
     if (payload is None) == (payload_jsonl is None):
         raise GoosetermError("give exactly one of --payload FILE|- or --payload-jsonl FILE|-")
     if resume and payload_jsonl is None:
@@ -196,6 +210,8 @@ def _append_jsonl(ctx: Context, kind: str, service: str | None, path: str, resum
     """A JSON Lines import: each entry's signed predicate records the file's digest and its line
     (IMPORT_KEY), so the ledger itself says how far an interrupted import got, and --resume
     appends exactly the lines after that: no duplicate, no gap."""
+    from gooseterm.ledger.store import Draft, PartialAppend
+
     name = path if path != "-" else "stdin"
     data = read_input(path)
     source = f"sha256:{hashlib.sha256(data).hexdigest()}"
@@ -286,6 +302,8 @@ def log(ctx: Context, service: str | None, kind: str | None, limit: int, as_json
 @pass_ctx
 def checkpoint(ctx: Context, out: Path | None, as_json: bool):
     """Write a signed checkpoint note (C2SP tlog-checkpoint) of the current tree."""
+    from gooseterm.ledger.verifier import parse_checkpoint, split_note
+
     with ctx.workspace.open_ledger(write=True) as ledger:
         note = ledger.checkpoint()
     if out:
@@ -324,6 +342,8 @@ def prove_inclusion(ctx: Context, seq: int, size: int | None, as_json: bool):
 @pass_ctx
 def prove_consistency(ctx: Context, old_checkpoint: Path, as_json: bool):
     """Prove the current ledger extends the tree of OLD_CHECKPOINT (a note file)."""
+    from gooseterm.ledger.verifier import NoteError, parse_checkpoint, split_note
+
     try:
         old = parse_checkpoint(split_note(old_checkpoint.read_bytes()).text)
     except NoteError as exc:
@@ -360,6 +380,10 @@ def verify(ctx: Context, target: Path | None, trusted_checkpoint: Path | None, l
 
     Exit 0 valid, 1 invalid (each fault class with its first bad seq), 2 could not run.
     """
+    from gooseterm.ledger.verifier import FAULT_CLASSES
+
+    from ..app.verify import verify as run_verify
+
     trusted = trusted_checkpoint.read_bytes() if trusted_checkpoint else None
     show_bar = not as_json and sys.stderr.isatty()
     with ExitStack() as stack:

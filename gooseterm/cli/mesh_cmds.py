@@ -5,17 +5,18 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from gooseterm.adapters.meshreport import MeshFacts, report_bytes
-
-from .. import mesh as meshpolicy
-from ..cluster import cluster_errors, connect, snapshot_evidence
 from ..errors import EXIT_REFUSED, Refusal
-from ..orgconfig import OrgConfig
-from ..resolver import DependencyGraph
 from . import Context, emit, json_option, main, pass_ctx
+
+if TYPE_CHECKING:
+    from gooseterm.adapters.meshreport import MeshFacts
+
+    from ..orgconfig import OrgConfig
+    from ..resolver import DependencyGraph
 
 
 def cluster_options(f: Callable) -> Callable:
@@ -27,6 +28,8 @@ def cluster_options(f: Callable) -> Callable:
 
 
 def _graph(org: OrgConfig) -> DependencyGraph:
+    from ..resolver import DependencyGraph
+
     return DependencyGraph.from_services(org.services.values())
 
 
@@ -54,6 +57,8 @@ def mesh():
 def mesh_render(ctx: Context, out: Path | None, isolate: str | None, as_json: bool):
     """Per service an AuthorizationPolicy allowing exactly its dependents; per namespace a default deny
     and PeerAuthentication STRICT. The same graph and settings always give the same bytes."""
+    from .. import mesh as meshpolicy
+
     org = ctx.workspace.org()
     if isolate:
         if isolate not in org.services:
@@ -87,6 +92,11 @@ def mesh_check(ctx: Context, services: tuple[str, ...], no_record: bool, kubecon
                kube_context: str | None, as_json: bool):
     """Compare the cluster's Istio policy with the rendered one and record each service's drift report as
     `mesh` evidence (what the mesh_policy_enforced gate reads). Exit 1 on any drift."""
+    from gooseterm.adapters.meshreport import report_bytes
+
+    from .. import mesh as meshpolicy
+    from ..cluster import cluster_errors, connect
+
     orch = None if no_record else ctx.workspace.orchestrator(write=True)
     org = orch.org if orch else ctx.workspace.org()
     for service in services:
@@ -116,6 +126,9 @@ def mesh_check(ctx: Context, services: tuple[str, ...], no_record: bool, kubecon
 def mesh_apply(ctx: Context, yes: bool, isolate: str | None, kubeconfig: Path | None, kube_context: str | None,
                as_json: bool):
     """Server-side apply the rendered policy to the cluster, after a y/N confirmation."""
+    from .. import mesh as meshpolicy
+    from ..cluster import cluster_errors, connect
+
     org = ctx.workspace.org()
     if isolate and isolate not in org.services:
         raise Refusal(f"unknown service {isolate!r}; the org config has {', '.join(sorted(org.services))}")
@@ -131,6 +144,7 @@ def mesh_apply(ctx: Context, yes: bool, isolate: str | None, kubeconfig: Path | 
 def collect_kubernetes(ctx: Context, service: str, kubeconfig: Path | None, kube_context: str | None,
                        as_json: bool) -> None:
     """`gooseterm collect --source kubernetes`: record a snapshot of the service's deployment facts."""
+    from ..cluster import cluster_errors, connect, snapshot_evidence
     from .orchestration_cmds import _outcome_text
 
     orch = ctx.workspace.orchestrator(write=True)

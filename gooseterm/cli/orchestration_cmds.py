@@ -4,22 +4,25 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from gooseterm.adapters.evidence import EVIDENCE_KINDS, parse_evidence
+from gooseterm.adapters.kinds import EVIDENCE_KINDS
 
 from ..errors import EXIT_REFUSED, GoosetermError
-from ..promotions import CommandResult
-from ..status import service_status
-from ..statuses import FAILED_STATUSES
 from . import Context, emit, json_option, main, pass_ctx, read_input
 from .params import WholeNumber
 from .mesh_cmds import cluster_options, collect_kubernetes, confirm_apply
 
+if TYPE_CHECKING:
+    from ..promotions import CommandResult
+
 
 def _exit_for(outcomes: list[CommandResult]) -> None:
     """Exit 1 when any outcome is blocked, refused, failed or otherwise short of done."""
+    from ..statuses import FAILED_STATUSES
+
     if any(o.status in (*FAILED_STATUSES, "refused", "waiting", "would block") for o in outcomes):
         sys.exit(EXIT_REFUSED)
 
@@ -146,6 +149,8 @@ def demote(ctx: Context, service: str, reason: str, as_json: bool):
 @pass_ctx
 def status(ctx: Context, service: str | None, as_json: bool):
     """State, blockers with reasons, pending approvals and at-risk dependents."""
+    from ..status import service_status
+
     orch = ctx.workspace.orchestrator()
     names = [service] if service else sorted(orch.org.services)
     rows = [service_status(orch, s) for s in names]
@@ -177,6 +182,8 @@ def evidence():
 @json_option
 def evidence_parse(kind: str, file: str, as_json: bool):
     """Print the facts gooseterm reads from FILE, touching no ledger."""
+    from gooseterm.adapters.evidence import parse_evidence
+
     facts = parse_evidence(kind, read_input(file), file).model_dump(mode="json")
     emit(as_json, facts, lambda: "\n".join(f"{k}: {v}" for k, v in facts.items() if k not in ("failures", "notes")))
 

@@ -21,7 +21,7 @@ from gooseterm.ledger.store import LedgerNotFound
 
 from .. import dashboard
 from ..dashboard import Snapshot
-from ..errors import EXPECTED_ERRORS
+from ..error_family import EXPECTED_ERRORS
 from ..promotions import Orchestrator
 from ..records import PromotionRecord
 from ..runbooks import PROMOTION_FAILURE, start_run

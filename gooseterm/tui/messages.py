@@ -9,6 +9,7 @@ from textual.message import Message
 from gooseterm.ledger.verifier import Report
 
 from ..dashboard import EntryDetail, EntryFilter, GateEvidence, Page, Snapshot
+from ..records import PromotionRecord
 
 
 @dataclass

@@ -10,6 +10,7 @@ import httpx
 import pytest
 
 from gooseterm.adapters.kubernetes import CONFIG_MAPS, Connection, KubeClient, KubeConflict, KubeUnavailable
+from gooseterm.adapters.retry import RetryPolicy
 
 
 def scripted(*answers: tuple[int, dict, dict]) -> tuple[httpx.MockTransport, list[httpx.Request]]:
@@ -24,28 +25,40 @@ def scripted(*answers: tuple[int, dict, dict]) -> tuple[httpx.MockTransport, lis
     return httpx.MockTransport(handle), seen
 
 
-def client(transport: httpx.MockTransport, **kwargs) -> KubeClient:
+def client(transport: httpx.MockTransport, sleeps: list[float] | None = None, **kwargs) -> KubeClient:
     connection = Connection(server="https://k8s.invalid", source="test", token="t0ken")
-    return KubeClient(connection, transport=transport, backoff=0.001, **kwargs)
+    waits = [] if sleeps is None else sleeps
+    return KubeClient(connection, transport=transport, sleep=waits.append, clock=lambda: 1_000_000.0, **kwargs)
 
 
-def test_a_503_is_retried_and_the_token_sent_every_time() -> None:
+def test_a_503_is_retried_after_a_jittered_backoff_and_the_token_sent_every_time() -> None:
     transport, seen = scripted((503, {"message": "etcd leader changed"}, {}), (200, {"items": [], "metadata": {}}, {}))
-    assert client(transport).list(CONFIG_MAPS, "default") == []
+    sleeps: list[float] = []
+    assert client(transport, sleeps, retry=RetryPolicy(attempts=3, backoff=0.2)).list(CONFIG_MAPS, "default") == []
     assert len(seen) == 2 and all(r.headers["Authorization"] == "Bearer t0ken" for r in seen)
+    assert len(sleeps) == 1 and 0 <= sleeps[0] <= 0.2
 
 
 def test_retries_run_out_with_the_servers_last_message() -> None:
     transport, seen = scripted(*[(503, {"message": "etcd leader changed"}, {})] * 3)
     with pytest.raises(KubeUnavailable, match="503 after 3 attempts: etcd leader changed"):
-        client(transport, retries=2).list(CONFIG_MAPS, "default")
+        client(transport, retry=RetryPolicy(attempts=3)).list(CONFIG_MAPS, "default")
     assert len(seen) == 3
 
 
 def test_429_waits_for_retry_after() -> None:
-    transport, seen = scripted((429, {"message": "slow down"}, {"Retry-After": "0"}), (200, {"items": [{"a": 1}]}, {}))
-    assert client(transport).list(CONFIG_MAPS, "default") == [{"a": 1}]
-    assert len(seen) == 2
+    transport, seen = scripted((429, {"message": "slow down"}, {"Retry-After": "2"}), (200, {"items": [{"a": 1}]}, {}))
+    sleeps: list[float] = []
+    assert client(transport, sleeps).list(CONFIG_MAPS, "default") == [{"a": 1}]
+    assert len(seen) == 2 and sleeps == [2.0]
+
+
+def test_a_retry_after_longer_than_the_policy_waits_fails_at_once() -> None:
+    transport, seen = scripted((429, {"message": "slow down"}, {"Retry-After": "3600"}))
+    sleeps: list[float] = []
+    with pytest.raises(KubeUnavailable, match="429 after 1 attempt: slow down"):
+        client(transport, sleeps, retry=RetryPolicy(max_wait=60)).list(CONFIG_MAPS, "default")
+    assert len(seen) == 1 and sleeps == []
 
 
 def test_create_is_not_retried_since_it_may_have_happened() -> None:

@@ -13,7 +13,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
 
 from ...dashboard import entry_detail
-from ...errors import EXPECTED_ERRORS
+from ...error_family import EXPECTED_ERRORS
 from ..actions import bindings
 from ..messages import EntryLoaded
 from ..widgets.lists import FilteredTable, Row

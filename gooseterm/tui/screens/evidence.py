@@ -13,7 +13,7 @@ from textual.containers import Vertical, VerticalScroll
 from textual.widgets import TextArea
 
 from ...dashboard import blob_text, gate_evidence
-from ...errors import EXPECTED_ERRORS
+from ...error_family import EXPECTED_ERRORS
 from ...records import PromotionRecord
 from ..actions import bindings
 from ..messages import BlobLoaded, EvidenceLoaded

@@ -16,7 +16,7 @@ from gooseterm.ledger.verifier import FAULT_CLASSES
 
 from ...app.verify import verify
 from ...dashboard import EntryFilter, entries_page, parse_when
-from ...errors import EXPECTED_ERRORS
+from ...error_family import EXPECTED_ERRORS
 from ..actions import bindings
 from ..app import cli
 from ..messages import EntriesLoaded, VerificationFinished, VerificationProgressed

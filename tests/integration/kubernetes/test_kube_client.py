@@ -31,6 +31,7 @@ from gooseterm.adapters.kubernetes import (
     in_cluster,
     load_kubeconfig,
 )
+from gooseterm.adapters.retry import RetryPolicy
 
 pytestmark = pytest.mark.integration
 
@@ -80,7 +81,7 @@ def test_ca_data_inline_is_trusted(cluster: Cluster, tmp_path: Path) -> None:
 def test_a_server_certificate_not_signed_by_the_ca_is_refused(cluster: Cluster, tmp_path: Path) -> None:
     path = cluster.kubeconfig(tmp_path / "kubeconfig",
                               cluster={"server": cluster.server, "certificate-authority": str(cluster.run / "client-ca.crt")})
-    with client_for(path, retries=0) as client, pytest.raises(KubeUnavailable, match="TLS certificate not trusted"):
+    with client_for(path, retry=RetryPolicy(attempts=1)) as client, pytest.raises(KubeUnavailable, match="TLS certificate not trusted"):
         client.list(NAMESPACES)
 
 
@@ -230,7 +231,7 @@ def test_a_server_that_never_answers_times_out_after_the_retries(cluster: Cluste
     path = cluster.kubeconfig(tmp_path / "kubeconfig",
                               cluster={"server": f"https://127.0.0.1:{silent_server}", "insecure-skip-tls-verify": True})
     began = time.monotonic()
-    with client_for(path, timeout=0.3, retries=1, backoff=0.05) as client, pytest.raises(KubeTimeout) as caught:
+    with client_for(path, timeout=0.3, retry=RetryPolicy(attempts=2, backoff=0.05)) as client, pytest.raises(KubeTimeout) as caught:
         client.list(NAMESPACES)
     assert time.monotonic() - began < 5
     assert "no answer within 0.3 s (2 attempts)" in str(caught.value)
@@ -241,7 +242,7 @@ def test_a_closed_port_is_unavailable(cluster: Cluster, tmp_path: Path) -> None:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     path = cluster.kubeconfig(tmp_path / "kubeconfig", cluster={"server": f"https://127.0.0.1:{port}"})
-    with client_for(path, retries=1, backoff=0.01) as client, pytest.raises(KubeUnavailable, match="cannot connect"):
+    with client_for(path, retry=RetryPolicy(attempts=2, backoff=0.01)) as client, pytest.raises(KubeUnavailable, match="cannot connect"):
         client.list(NAMESPACES)
 
 
