@@ -24,7 +24,6 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 
-from gooseterm.ledger import verifier
 from gooseterm.ledger.signing import canonical_json, sign_note
 from gooseterm.ledger.store import Entry, Ledger
 from gooseterm.ledger.verifier import (
@@ -46,6 +45,7 @@ from gooseterm.ledger.verifier import (
 
 from .audit_tree import audit_tree_files, promotion_id
 from .oscal import PLAN, RESULTS, assessment_plan, assessment_results
+from .standalone import standalone_verifier
 
 ZIP_TIME = (1980, 1, 1, 0, 0, 0)  # fixed member times: the same ledger gives the same zip
 ZIP_LEVEL = 3  # deflate level: twice level 6's speed on entries and signatures for ~6% more bytes
@@ -251,7 +251,7 @@ def build_bundle(
     if audit_tree:
         files.update(audit_tree_files(entries, files, sel.service))
     files["VERIFY.md"] = VERIFY_MD.read_bytes()
-    files["verifier.py"] = Path(verifier.__file__).read_bytes()
+    files["verifier.py"] = standalone_verifier()
     manifest = {
         "format": BUNDLE_FORMAT,
         "origin": ledger.origin,

@@ -37,6 +37,7 @@ from jsonschema import Draft7Validator
 
 from gooseterm import gates
 from gooseterm.ledger import verifier
+from gooseterm.ledger.verifier import bundle_walk
 from gooseterm.ledger.signing import Signer, canonical_json, sign_note
 from gooseterm.ledger.verifier import (
     Checkpoint,
@@ -487,8 +488,8 @@ def test_a_key_event_whose_kind_is_escaped_still_counts(demo: Path, full: Path, 
     (b / "consistency.json").write_bytes(b"{}")
     resign_manifest(b, signer, lambda m: m.update(files={n: h for n, h in m["files"].items() if not n.startswith("checkpoints/")}))
     runs = []
-    real = verifier._run_bundle_chunks
-    monkeypatch.setattr(verifier, "_run_bundle_chunks", lambda *a: runs.append(1) or real(*a))
+    real = bundle_walk._run_bundle_chunks
+    monkeypatch.setattr(bundle_walk, "_run_bundle_chunks", lambda *a: runs.append(1) or real(*a))
     report = verifier.verify_bundle(str(b))
     assert report.ok, report.by_class()
     assert len(runs) == 2  # the quick look missed the key event; the second run had it
