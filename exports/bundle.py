@@ -27,6 +27,7 @@ from pathlib import Path
 from gooseterm.ledger.signing import canonical_json, sign_note
 from gooseterm.ledger.store import Entry, Ledger
 from gooseterm.ledger.verifier import (
+    ANALYSIS_DB,
     BUNDLE_FORMAT,
     CHECKPOINT_NOTE,
     CITED,
@@ -43,6 +44,7 @@ from gooseterm.ledger.verifier import (
     split_note,
 )
 
+from .analysis import analysis_db
 from .audit_tree import audit_tree_files, promotion_id
 from .oscal import PLAN, RESULTS, assessment_plan, assessment_results
 from .standalone import standalone_verifier
@@ -220,6 +222,7 @@ def build_bundle(
         outside = _cited_rows(ledger, carried, cites)
         files[CITED] = b"".join(r[5] + b"\n" for r in outside)
         files[CITED_ROWS] = b"".join(_row_line(r[0], *r[6:9], ledger.inclusion_proof(r[0], size)) for r in outside)
+    files[ANALYSIS_DB] = analysis_db([line for line in (files[ENTRIES] + files.get(CITED, b"")).split(b"\n") if line])
     proofs = {}
     for cp_size, cp_note in ledger.checkpoints():
         if cp_size <= size:

@@ -20,6 +20,7 @@ One concept per module, leaves first:
 - rows: the checks on a run of entries that both walks share
 - ledger_walk: verify_ledger, a SQLite ledger file
 - bundle_files, bundle_format, bundle_walk: reading an audit bundle, its layout, verify_bundle
+- analysis: a bundle's analysis.db, derived from the entries and checked against them
 - cli: the command line (`python -m gooseterm.ledger.verifier`)
 """
 
@@ -45,7 +46,7 @@ from .dsse import (
 )
 from .report import FAULT_CLASSES, Fault, Report
 from .kinds import (
-    ADMIN, APPROVAL_KIND, APPROVER_ROLE, DECIDER_ROLES, DECIDING_KINDS, GENESIS_KIND, KEY_ADDED_KIND,
+    ADMIN, APPROVAL_KIND, APPROVER_ROLE, DECIDER_ROLES, DECIDING_KINDS, GATE_RESULT_KIND, GENESIS_KIND, KEY_ADDED_KIND,
     KEY_REVOKED_KIND, OVERRIDE_KIND, REJECTION_KIND, REQUEST_KIND, TRUST_KINDS,
 )
 from .trust import TrustedKey, signature_faults, trust_timeline
@@ -63,6 +64,9 @@ from .bundle_format import (
     BUNDLE_FORMAT, CHECKPOINT_NOTE, CITED, CITED_ROWS, CONSISTENCY, ENTRIES, MANIFEST, MANIFEST_NOTE, ROWS,
     cited_seqs, entry_cites, manifest_note_body,
 )
+from .analysis import (
+    ANALYSIS_DB, TABLES, Table, analysis_faults, analysis_rows, expected_rows,
+)
 from .bundle_walk import BUNDLE_CHUNK, verify_bundle
 from .cli import main
 
@@ -74,14 +78,14 @@ __all__ = [
     "key_id", "open_note", "parse_vkey", "split_key", "split_note", "valid_key_name", "Checkpoint", "MAX_UINT64",
     "parse_checkpoint", "parse_decimal", "Envelope", "EnvelopeError", "INTOTO_PAYLOAD_TYPE", "STATEMENT_TYPE",
     "b64decode_any", "pae", "parse_envelope", "verify_envelope", "FAULT_CLASSES", "Fault", "Report", "ADMIN",
-    "APPROVAL_KIND", "APPROVER_ROLE", "DECIDER_ROLES", "DECIDING_KINDS", "GENESIS_KIND", "KEY_ADDED_KIND",
-    "KEY_REVOKED_KIND", "OVERRIDE_KIND", "REJECTION_KIND", "REQUEST_KIND", "TRUST_KINDS", "TrustedKey",
-    "signature_faults", "trust_timeline", "BINDING", "CLOCK_SKEW", "PREDICATE_BASE", "binding_faults",
-    "canonical_json", "make_binding", "parse_time", "predicate_type", "Approval", "Decision", "QuorumStatus",
-    "check_decisions", "decision_of", "key_name", "policy_digest", "promotion_id", "quorum_status",
+    "APPROVAL_KIND", "APPROVER_ROLE", "DECIDER_ROLES", "DECIDING_KINDS", "GATE_RESULT_KIND", "GENESIS_KIND",
+    "KEY_ADDED_KIND", "KEY_REVOKED_KIND", "OVERRIDE_KIND", "REJECTION_KIND", "REQUEST_KIND", "TRUST_KINDS",
+    "TrustedKey", "signature_faults", "trust_timeline", "BINDING", "CLOCK_SKEW", "PREDICATE_BASE",
+    "binding_faults", "canonical_json", "make_binding", "parse_time", "predicate_type", "Approval", "Decision",
+    "QuorumStatus", "check_decisions", "decision_of", "key_name", "policy_digest", "promotion_id", "quorum_status",
     "read_decision", "RowChecks", "check_across_rows", "check_rows", "classify_misplaced", "merge_row_checks",
     "CHUNK_ROWS", "LEDGER_FORMAT", "open_readonly", "verify_ledger", "BundleFiles", "BundleUnreadable",
     "BUNDLE_FORMAT", "CHECKPOINT_NOTE", "CITED", "CITED_ROWS", "CONSISTENCY", "ENTRIES", "MANIFEST",
-    "MANIFEST_NOTE", "ROWS", "cited_seqs", "entry_cites", "manifest_note_body", "BUNDLE_CHUNK", "verify_bundle",
-    "main",
+    "MANIFEST_NOTE", "ROWS", "cited_seqs", "entry_cites", "manifest_note_body", "ANALYSIS_DB", "TABLES", "Table",
+    "analysis_faults", "analysis_rows", "expected_rows", "BUNDLE_CHUNK", "verify_bundle", "main",
 ]

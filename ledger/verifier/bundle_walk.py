@@ -11,6 +11,7 @@ import multiprocessing
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
+from .analysis import ANALYSIS_DB, analysis_faults, expected_rows
 from .bundle_files import BundleFiles
 from .bundle_format import BUNDLE_FORMAT, CHECKPOINT_NOTE, CITED, CITED_ROWS, CONSISTENCY, ENTRIES, MANIFEST, MANIFEST_NOTE, ROWS, entry_cites, manifest_note_body
 from .checkpoint import MAX_UINT64, Checkpoint, parse_checkpoint, parse_decimal
@@ -215,6 +216,7 @@ def verify_bundle(
         if name not in listed and name not in (MANIFEST, MANIFEST_NOTE):
             report.faults.append(Fault("bundle_file_mismatch", None, f"{name} is not listed in the manifest"))
     kept: dict[str, bytes | None] = {}
+    analysis = None  # analysis.db, once its bytes are those the signed manifest lists
     for name, digest in sorted(listed.items()):
         data = files.read(name)
         if name in (ENTRIES, ROWS, CITED, CITED_ROWS):
@@ -223,6 +225,8 @@ def verify_bundle(
             report.faults.append(Fault("bundle_file_mismatch", None, f"{name} is listed in the manifest but missing"))
         elif hashlib.sha256(data).hexdigest() != digest:
             report.faults.append(Fault("bundle_file_mismatch", None, f"{name} differs from the manifest's hash"))
+        elif name == ANALYSIS_DB:
+            analysis = data
 
     try:
         cp_note = files.read(CHECKPOINT_NOTE) or b""
@@ -341,6 +345,8 @@ def verify_bundle(
     for note_bytes, trusted in notes:
         _check_bundle_checkpoint(note_bytes, cp, proofs, root_at, ledger_key, report, trusted=trusted)
     _check_bundle_blobs(files, merged.refs, set(manifest.get("archived_blobs", [])), report)
+    if analysis is not None:
+        _check_analysis(analysis, leaves, report)
     return report
 
 
@@ -412,3 +418,10 @@ def _check_bundle_blobs(files: BundleFiles, refs: set[str], archived: set[str], 
             report.blobs_archived += 1
         elif files.read("blobs/" + digest.removeprefix("sha256:")) is None:
             report.faults.append(Fault("blob_missing", None, f"blob {digest} is referred to but not in the bundle"))
+
+
+def _check_analysis(data: bytes, leaves: list[bytes], report: Report) -> None:
+    """analysis.db against the rows the bundle's entries give. Entries already faulted are left to
+    those faults: an edited or missing entry is named once, by the check that caught it."""
+    skip = {f.seq for f in report.faults if f.seq is not None}
+    report.faults += analysis_faults(data, expected_rows(leaves), skip)

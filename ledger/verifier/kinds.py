@@ -7,6 +7,7 @@ TRUST_KINDS = (GENESIS_KIND, KEY_ADDED_KIND, KEY_REVOKED_KIND)
 REQUEST_KIND = "promotion.requested"
 APPROVAL_KIND = "approval.granted"
 REJECTION_KIND = "approval.rejected"
+GATE_RESULT_KIND = "gate.result"
 OVERRIDE_KIND = "promotion.overridden"
 DECIDING_KINDS = ("promotion.approved", "promotion.promoted")
 """Kinds that complete a promotion: each must meet its request's approval policy, or follow an override."""

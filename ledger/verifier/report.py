@@ -36,6 +36,7 @@ FAULT_CLASSES = {
     "projection_mismatch": "derived state differs from the state replayed from the entries",
     "manifest_signature_bad": "a bundle's manifest is not signed by the ledger key, or was edited",
     "bundle_file_mismatch": "a bundle file's bytes differ from the hash its manifest lists",
+    "analysis_mismatch": "a row of a bundle's analysis.db differs from what the signed entries give",
 }
 
 
