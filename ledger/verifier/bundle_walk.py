@@ -209,24 +209,8 @@ def verify_bundle(
     except NoteError as exc:
         report.faults.append(Fault("manifest_signature_bad", None, str(exc)))
 
-    listed = manifest.get("files", {})
-    for problem in files.problems:
-        report.faults.append(Fault("bundle_file_mismatch", None, problem))
-    for name in files.names():
-        if name not in listed and name not in (MANIFEST, MANIFEST_NOTE):
-            report.faults.append(Fault("bundle_file_mismatch", None, f"{name} is not listed in the manifest"))
-    kept: dict[str, bytes | None] = {}
-    analysis = None  # analysis.db, once its bytes are those the signed manifest lists
-    for name, digest in sorted(listed.items()):
-        data = files.read(name)
-        if name in (ENTRIES, ROWS, CITED, CITED_ROWS):
-            kept[name] = data  # read (and for a zip, inflated) once
-        if data is None:
-            report.faults.append(Fault("bundle_file_mismatch", None, f"{name} is listed in the manifest but missing"))
-        elif hashlib.sha256(data).hexdigest() != digest:
-            report.faults.append(Fault("bundle_file_mismatch", None, f"{name} differs from the manifest's hash"))
-        elif name == ANALYSIS_DB:
-            analysis = data
+    kept = _check_listed_files(files, manifest.get("files", {}), report)
+    analysis = kept.pop(ANALYSIS_DB, None)
 
     try:
         cp_note = files.read(CHECKPOINT_NOTE) or b""
@@ -299,28 +283,7 @@ def verify_bundle(
     cited = merged.seqs[len(seqs):]
     report.faults += timeline.faults + merged.faults
 
-    present = set(seqs)
-    for s in range(first, last + 1):
-        if s not in present:
-            report.faults.append(Fault("row_deleted", s, f"seq {s} of the exported range {first}..{last} is missing"))
-            break
-    carried = seqs + cited
-    if len(set(carried)) != len(carried):
-        seen_seqs: set[int] = set()
-        dup = next(s for s in carried if s in seen_seqs or seen_seqs.add(s))
-        report.faults.append(Fault("row_inserted", dup, f"seq {dup} appears more than once"))
-    for name, order in ((ENTRIES, seqs), (CITED, cited)):
-        if order != sorted(order):
-            bad = next(i for i in range(1, len(order)) if order[i] < order[i - 1])
-            report.faults.append(Fault("row_reordered", order[bad], f"seq {order[bad]} comes after seq {order[bad - 1]} in {name}"))
-    if any(s >= cp.size for s in carried):
-        report.faults.append(Fault("row_inserted", max(carried), f"seq {max(carried)} lies beyond the checkpoint's {cp.size} entries"))
-    # Every entry carried must have what it cites carried too, or its checks (a quorum against the
-    # request's policy, an approval's request) would pass on what is not there.
-    carried_set = set(carried)
-    for s, by in sorted(merged.cites.items()):
-        if s not in carried_set and not first <= s <= last:
-            report.faults.append(Fault("row_deleted", s, f"seq {s}, cited by seq {by}, is neither in the period nor in {CITED}"))
+    _check_carried_seqs(seqs, cited, (first, last), cp.size, merged.cites, report)
     if not complete:
         _check_period_edges(first, last, cp.size, manifest.get("selection") or {}, merged.edges, report)
     classify_misplaced(merged.misplaced, report)
@@ -348,6 +311,58 @@ def verify_bundle(
     if analysis is not None:
         _check_analysis(analysis, leaves, report)
     return report
+
+
+def _check_listed_files(files: BundleFiles, listed: dict[str, str], report: Report) -> dict[str, bytes | None]:
+    """Every file is listed in the manifest and has the bytes it lists. Returns the files read again
+    later (entries, rows, cited ones: read, and for a zip inflated, once), and analysis.db only when
+    its bytes are those the signed manifest lists."""
+    for problem in files.problems:
+        report.faults.append(Fault("bundle_file_mismatch", None, problem))
+    for name in files.names():
+        if name not in listed and name not in (MANIFEST, MANIFEST_NOTE):
+            report.faults.append(Fault("bundle_file_mismatch", None, f"{name} is not listed in the manifest"))
+    kept: dict[str, bytes | None] = {}
+    for name, digest in sorted(listed.items()):
+        data = files.read(name)
+        if name in (ENTRIES, ROWS, CITED, CITED_ROWS):
+            kept[name] = data
+        if data is None:
+            report.faults.append(Fault("bundle_file_mismatch", None, f"{name} is listed in the manifest but missing"))
+        elif hashlib.sha256(data).hexdigest() != digest:
+            report.faults.append(Fault("bundle_file_mismatch", None, f"{name} differs from the manifest's hash"))
+        elif name == ANALYSIS_DB:
+            kept[name] = data
+    return kept
+
+
+def _check_carried_seqs(seqs: list[int], cited: list[int], period: tuple[int, int], size: int, cites: dict[int, int],
+                        report: Report) -> None:
+    """The seqs the bundle carries, in entries.jsonl (`seqs`) and cited.jsonl (`cited`): the whole
+    period, each once, in order, within the checkpoint, and everything a carried entry cites."""
+    first, last = period
+    present = set(seqs)
+    for s in range(first, last + 1):
+        if s not in present:
+            report.faults.append(Fault("row_deleted", s, f"seq {s} of the exported range {first}..{last} is missing"))
+            break
+    carried = seqs + cited
+    if len(set(carried)) != len(carried):
+        seen_seqs: set[int] = set()
+        dup = next(s for s in carried if s in seen_seqs or seen_seqs.add(s))
+        report.faults.append(Fault("row_inserted", dup, f"seq {dup} appears more than once"))
+    for name, order in ((ENTRIES, seqs), (CITED, cited)):
+        if order != sorted(order):
+            bad = next(i for i in range(1, len(order)) if order[i] < order[i - 1])
+            report.faults.append(Fault("row_reordered", order[bad], f"seq {order[bad]} comes after seq {order[bad - 1]} in {name}"))
+    if any(s >= size for s in carried):
+        report.faults.append(Fault("row_inserted", max(carried), f"seq {max(carried)} lies beyond the checkpoint's {size} entries"))
+    # Every entry carried must have what it cites carried too, or its checks (a quorum against the
+    # request's policy, an approval's request) would pass on what is not there.
+    carried_set = set(carried)
+    for s, by in sorted(cites.items()):
+        if s not in carried_set and not first <= s <= last:
+            report.faults.append(Fault("row_deleted", s, f"seq {s}, cited by seq {by}, is neither in the period nor in {CITED}"))
 
 
 def _check_period_edges(first: int, last: int, size: int, selection: dict, edges: dict[int, str], report: Report) -> None:

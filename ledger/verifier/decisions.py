@@ -104,6 +104,7 @@ class Decision:
 
 
 def decision_of(seq: int, record: dict, predicate: dict, leaf_hash_: bytes, signed: datetime, good: frozenset[str]) -> Decision:
+    """The Decision of an entry whose signatures (`good`) and binding (`signed` time) were checked."""
     return Decision(seq, record["kind"], record.get("service"), record["promotion"], leaf_hash_, signed,
                     predicate[BINDING].get("request"), good, {k: predicate[k] for k in _DECISION_FIELDS if k in predicate})
 

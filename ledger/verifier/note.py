@@ -23,6 +23,7 @@ def key_id(name: str, public_key: bytes) -> bytes:
 
 
 def valid_key_name(name: str) -> bool:
+    """A C2SP signed-note key name: non-empty, printable, without '+' or whitespace."""
     return bool(name) and "+" not in name and not any(c.isspace() for c in name) and name.isprintable()
 
 

@@ -21,6 +21,8 @@ from .trust import TrustedKey, signature_faults
 
 @dataclass
 class RowChecks:
+    """What the checks of one run of rows found, and what the checks across runs need from it."""
+
     faults: list[Fault] = field(default_factory=list)
     misplaced: list[tuple[int, int]] = field(default_factory=list)  # (position, seq the leaf claims)
     blob_refs: set[str] = field(default_factory=set)
@@ -93,6 +95,7 @@ def check_rows(rows, prev_chain: bytes | None, origin: str, ledger_pub: bytes, k
 
 
 def merge_row_checks(into: RowChecks, r: RowChecks) -> None:
+    """Add the results of one run to `into`; a statement seen in both is a replay of the earlier one."""
     into.faults += r.faults
     into.misplaced += r.misplaced
     into.blob_refs |= r.blob_refs
