@@ -24,11 +24,11 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 
-from gooseterm.ledger import verifier
 from gooseterm.ledger.kinds import EntryKind
 from gooseterm.ledger.signing import canonical_json, sign_note
 from gooseterm.ledger.store import Entry, Ledger
 from gooseterm.ledger.verifier import (
+    ANALYSIS_DB,
     BUNDLE_FORMAT,
     CHECKPOINT_NOTE,
     CITED,
@@ -45,8 +45,10 @@ from gooseterm.ledger.verifier import (
     split_note,
 )
 
+from .analysis import analysis_db
 from .audit_tree import audit_tree_files, promotion_id
 from .oscal import PLAN, RESULTS, assessment_plan, assessment_results
+from .standalone import standalone_verifier
 
 ZIP_TIME = (1980, 1, 1, 0, 0, 0)  # fixed member times: the same ledger gives the same zip
 ZIP_LEVEL = 3  # deflate level: twice level 6's speed on entries and signatures for ~6% more bytes
@@ -218,6 +220,7 @@ def build_bundle(
         outside = _cited_rows(ledger, carried, cites)
         files[CITED] = b"".join(r[5] + b"\n" for r in outside)
         files[CITED_ROWS] = b"".join(_row_line(r[0], *r[6:9], ledger.inclusion_proof(r[0], size)) for r in outside)
+    files[ANALYSIS_DB] = analysis_db([line for line in (files[ENTRIES] + files.get(CITED, b"")).split(b"\n") if line])
     proofs = {}
     for cp_size, cp_note in ledger.checkpoints():
         if cp_size <= size:
@@ -249,7 +252,7 @@ def build_bundle(
     if audit_tree:
         files.update(audit_tree_files(entries, files, sel.service))
     files["VERIFY.md"] = VERIFY_MD.read_bytes()
-    files["verifier.py"] = Path(verifier.__file__).read_bytes()
+    files["verifier.py"] = standalone_verifier()
     manifest = {
         "format": BUNDLE_FORMAT,
         "origin": ledger.origin,

@@ -21,7 +21,7 @@ from gooseterm.ledger.verifier import (
     EnvelopeError,
     NoteError,
     NoteVerifier,
-    _valid_key_name,
+    valid_key_name,
     canonical_json,
     key_id,
     pae,
@@ -44,7 +44,7 @@ class Signer:
     __slots__ = ("_secret", "_verifier")
 
     def __init__(self, name: str, seed: bytes) -> None:
-        if not _valid_key_name(name):
+        if not valid_key_name(name):
             raise ValueError(f"invalid key name {name!r}: it must be non-empty, printable, without '+' or spaces")
         if len(seed) != SEED_SIZE:
             raise ValueError(f"an Ed25519 seed is {SEED_SIZE} bytes, got {len(seed)}")

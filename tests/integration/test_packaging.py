@@ -34,7 +34,7 @@ def test_the_wheel_has_one_top_level_name_and_carries_the_example_org_and_styles
     names = zipfile.ZipFile(wheel).namelist()
     tops = {n.split("/")[0] for n in names if not n.split("/")[0].endswith(".dist-info")}
     assert tops == {"gooseterm"}
-    for member in ("gooseterm/__main__.py", "gooseterm/ledger/verifier.py", "gooseterm/adapters/junit.py",
+    for member in ("gooseterm/__main__.py", "gooseterm/ledger/verifier/__init__.py", "gooseterm/ledger/verifier/merkle.py", "gooseterm/adapters/junit.py",
                    "gooseterm/exports/VERIFY.md", "gooseterm/exports/grafana/service-compliance.json",
                    "gooseterm/tui/gooseterm.tcss", "gooseterm/_config/org.yaml", "gooseterm/_config/services/service-a.yaml",
                    "gooseterm/_config/evidence/service-a/junit.xml"):

@@ -1,4 +1,4 @@
-"""Fuzz the bundle reader (ledger/verifier.py verify_bundle) on mutated bundles made by
+"""Fuzz the bundle reader (ledger/verifier/bundle_walk.py verify_bundle) on mutated bundles made by
 `gooseterm export`: a number in rows.jsonl, checkpoint.note or consistency.json replaced by
 number-shaped text, or any file's bytes cut, spliced or flipped, folder or zip. verify_bundle
 reports faults, or raises BundleUnreadable for a zip it cannot read at all (the CLI's exit 2,

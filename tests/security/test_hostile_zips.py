@@ -136,7 +136,7 @@ def test_a_bomb_is_refused_before_it_is_inflated(bundle: Path, tmp_path: Path):
         resource.setrlimit(resource.RLIMIT_AS, (400 << 20, 400 << 20))
 
     bomb = zero_bomb(bundle, tmp_path / "bomb.zip", mib=512)
-    proc = subprocess.run([sys.executable, str(Path(__file__).parents[2] / "ledger" / "verifier.py"), str(bomb)],
+    proc = subprocess.run([sys.executable, "-m", "gooseterm.ledger.verifier", str(bomb)],
                           capture_output=True, text=True, timeout=60, preexec_fn=cap_memory)
     assert proc.returncode == 2, proc.stderr
     assert proc.stderr.startswith("verifier: could not verify: ") and "a zip bomb" in proc.stderr

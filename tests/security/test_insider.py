@@ -26,7 +26,6 @@ from gooseterm.ledger.verifier import make_binding
 from .conftest import gooseterm
 from .insider import Insider
 
-REPO = Path(__file__).resolve().parents[2]
 ORIGIN = "gooseterm.example/demo-org"
 PENDING = "service-b-47"  # the demo's promotion awaiting a second approval (bob's is recorded)
 
@@ -64,7 +63,7 @@ def verify_everywhere(home: Path, tmp: Path) -> list[dict[str, int | None]]:
     run = gooseterm("verify", ledger, "--json")
     assert run.code in (0, 1), run.text
     found.append(faults_of(json.loads(run.out)))
-    standalone = subprocess.run([sys.executable, str(REPO / "ledger" / "verifier.py"), str(ledger), "--json"],
+    standalone = subprocess.run([sys.executable, "-m", "gooseterm.ledger.verifier", str(ledger), "--json"],
                                 capture_output=True, text=True, timeout=120)
     assert standalone.returncode in (0, 1), standalone.stderr
     found.append(faults_of(json.loads(standalone.stdout)))

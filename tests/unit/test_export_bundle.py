@@ -36,7 +36,9 @@ from helpers.orgs import EVIDENCE, clone_home
 from jsonschema import Draft7Validator
 
 from gooseterm import gates
+from gooseterm.exports.analysis import analysis_db
 from gooseterm.ledger import verifier
+from gooseterm.ledger.verifier import bundle_walk
 from gooseterm.ledger.signing import Signer, canonical_json, sign_note
 from gooseterm.ledger.verifier import (
     Checkpoint,
@@ -465,7 +467,8 @@ def test_the_audit_tree_layout_holds_the_plans_folders_for_service_c(demo: Path,
 def test_a_key_event_whose_kind_is_escaped_still_counts(demo: Path, full: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """An insider (holding the ledger key) rewrites a key_added leaf with its kind JSON-escaped, the
     same entry to a JSON reader, and re-signs everything. The verifier's quick look for trust entries
-    misses it; the workers' full parse notices, and the checks run again with the right keys."""
+    misses it; the workers' full parse notices, and the checks run again with the right keys. (The
+    insider rebuilds analysis.db from the rewritten entries too, or it would name the changed leaf.)"""
     b = copy_bundle(full, tmp_path / "b")
     with open_ledger(demo) as ledger:
         signer, origin = ledger.signer, ledger.origin
@@ -481,14 +484,15 @@ def test_a_key_event_whose_kind_is_escaped_still_counts(demo: Path, full: Path, 
                        row_sig=base64.b64encode(signer.sign(row_message(origin, s, chain))).decode())
     write_lines(b, "entries.jsonl", leaves)
     write_lines(b, "rows.jsonl", [canonical_json(r) + b"\n" for r in rows])
+    (b / "analysis.db").write_bytes(analysis_db([leaf.rstrip(b"\n") for leaf in leaves]))
     hashes = [base64.b64decode(r["leaf_hash"]) for r in rows]
     (b / "checkpoint.note").write_bytes(sign_note(Checkpoint(origin, len(rows), root_from_leaf_hashes(hashes)).body(), [signer]))
     shutil.rmtree(b / "checkpoints")
     (b / "consistency.json").write_bytes(b"{}")
     resign_manifest(b, signer, lambda m: m.update(files={n: h for n, h in m["files"].items() if not n.startswith("checkpoints/")}))
     runs = []
-    real = verifier._run_bundle_chunks
-    monkeypatch.setattr(verifier, "_run_bundle_chunks", lambda *a: runs.append(1) or real(*a))
+    real = bundle_walk._run_bundle_chunks
+    monkeypatch.setattr(bundle_walk, "_run_bundle_chunks", lambda *a: runs.append(1) or real(*a))
     report = verifier.verify_bundle(str(b))
     assert report.ok, report.by_class()
     assert len(runs) == 2  # the quick look missed the key event; the second run had it

@@ -24,6 +24,7 @@ from typing import Self
 import pytest
 
 from gooseterm.ledger import verifier
+from gooseterm.ledger.verifier import ledger_walk
 from gooseterm.ledger.signing import Signer, canonical_json, sign_envelope, sign_note
 from gooseterm.ledger.store import Draft, Ledger
 from gooseterm.ledger.tree import Frontier
@@ -202,7 +203,7 @@ def assert_fault(report: verifier.Report, code: str, seq: int | None, first: boo
 
 @pytest.mark.parametrize("jobs", [1, 2])
 def test_clean_ledger_verifies_with_no_fault(pristine: Pristine, jobs: int, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(verifier, "CHUNK_ROWS", 7)  # several chunks, so jobs=2 really splits the walk
+    monkeypatch.setattr(ledger_walk, "CHUNK_ROWS", 7)  # several chunks, so jobs=2 really splits the walk
     report = verify(pristine.path, jobs=jobs, trusted_checkpoint=pristine.notes[SIZE], ledger_vkey=LEDGER_KEY.vkey)
     assert report.ok, report.sorted_faults()[:5]
     assert (report.faults, report.size, report.checkpoints_checked, report.blobs_checked) == ([], SIZE, 7, 3)
@@ -588,7 +589,7 @@ def test_two_jobs_over_small_chunks_report_what_one_job_reports(
     with Attacker(target) as a:
         tamper(a)
     single = verify(target, jobs=1)  # one chunk: CHUNK_ROWS is far above 60
-    monkeypatch.setattr(verifier, "CHUNK_ROWS", 7)  # chunks start at 0, 7, ..., 21, 28, ...
+    monkeypatch.setattr(ledger_walk, "CHUNK_ROWS", 7)  # chunks start at 0, 7, ..., 21, 28, ...
     parallel = verify(target, jobs=2)
     assert single.ok is False
     assert parallel.by_class() == single.by_class()
