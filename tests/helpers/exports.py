@@ -14,7 +14,7 @@ import shutil
 import subprocess
 import sys
 import zipfile
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import regex
@@ -157,3 +157,27 @@ def oscal_validator(schema_path: Path) -> Draft7Validator:
 def oscal_errors(validator: Draft7Validator, doc: dict) -> list[str]:
     """Every schema violation in `doc`, with its path."""
     return [f"{list(e.absolute_path)}: {e.message}" for e in validator.iter_errors(doc)]
+
+
+def three_day_promotion(home: Path) -> tuple[dict[str, int], Signer]:
+    """service-c requested on 03-02, approved by bob on 03-03 and by carol on 03-04 (promoted then),
+    a note on 03-05; returns the seqs that matter and the ledger key (to re-sign edited bundles)."""
+    from helpers.orgs import CLEAN, build_org
+
+    org = build_org(home)
+    try:
+        org.make_ready(CLEAN)
+        pid = org.as_("alice").request(CLEAN, "compliant").promotion
+        org.clock.advance(timedelta(days=1))
+        bob = org.as_("bob").approve(pid).seqs[0]
+        org.ledger.append(Draft("custom.note", {"day": "bob's"}), [org.signers["ci"]])  # so bob's is no fence of 03-04
+        org.clock.advance(timedelta(days=1))
+        out = org.as_("carol").approve(pid)
+        org.clock.advance(timedelta(days=1))
+        org.ledger.append(Draft("custom.note", {"day": "after"}), [org.signers["ci"]])
+        kinds = {org.ledger.entry(s).kind: s for s in out.seqs}
+        seqs = {"request": int(pid.rsplit("-", 1)[1]), "bob": bob, "carol": out.seqs[0],
+                "approved": kinds["promotion.approved"], "promoted": kinds["promotion.promoted"]}
+        return seqs, org.ledger.signer
+    finally:
+        org.close()

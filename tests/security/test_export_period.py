@@ -11,15 +11,12 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from helpers.exports import resign_manifest
-from helpers.orgs import CLEAN, build_org
+from helpers.exports import resign_manifest, three_day_promotion
 
 from gooseterm.ledger.signing import Signer
-from gooseterm.ledger.store import Draft
 
 from .conftest import gooseterm
 
@@ -28,19 +25,8 @@ from .conftest import gooseterm
 def home(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, int], Signer]:
     """service-c requested on 03-02, approved by bob on 03-03 and by carol on 03-04 (promoted then)."""
     home = tmp_path_factory.mktemp("home")
-    org = build_org(home)
-    try:
-        org.make_ready(CLEAN)
-        pid = org.as_("alice").request(CLEAN, "compliant").promotion
-        org.clock.advance(timedelta(days=1))
-        bob = org.as_("bob").approve(pid).seqs[0]
-        org.ledger.append(Draft("custom.note", {"day": "bob's"}), [org.signers["ci"]])  # so bob's is no fence of 03-04
-        org.clock.advance(timedelta(days=1))
-        org.as_("carol").approve(pid)
-        signer = org.ledger.signer
-    finally:
-        org.close()
-    return home, {"request": int(pid.rsplit("-", 1)[1]), "bob": bob}, signer
+    seqs, signer = three_day_promotion(home)
+    return home, seqs, signer
 
 
 def export(home: Path, out: Path, *args: str) -> Path:

@@ -15,13 +15,13 @@ import json
 import shutil
 import subprocess
 import sys
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from gooseterm.ledger.signing import Signer, canonical_json
-from gooseterm.ledger.verifier import make_binding
+from gooseterm.ledger.signing import Signer
+from gooseterm.ledger.verifier import make_binding, policy_digest
 
 from .conftest import gooseterm
 from .insider import Insider
@@ -164,6 +164,26 @@ def bound(x: Insider, kind: str, predicate: dict, service: str, promotion: str |
     return {**predicate, "binding": {**binding, **(override or {})}}
 
 
+def forge_approval(x: Insider, person: str, groups: list[str], request: int) -> int:
+    """An approval of the pending promotion, signed by `person`'s own key, bound as the ledger binds one."""
+    req = x.statement(request)["predicate"]
+    body = {"promotion": PENDING, "decision": "approve", "person": person, "groups": groups,
+            "evidence_digest": req["evidence_digest"], "policy_digest": policy_digest(req["policy"])}
+    t = later(x)
+    return x.forge(x.key(person), "approval.granted", bound(x, "approval.granted", body, "service-b", PENDING, t, request),
+                   "service-b", PENDING, t)
+
+
+def forge_completion(x: Insider, approvals: list[int], request: int) -> int:
+    """alice completes the pending promotion, citing `approvals` as its quorum."""
+    evidence = x.statement(request)["predicate"]["evidence_digest"]
+    body = {"promotion": PENDING, "from": "compliance_ready", "to": "compliant", "compliant": True,
+            "quorum": {"required": 2, "approvals": approvals, "evidence_digest": evidence}}
+    t = later(x)
+    return x.forge(x.key("alice"), "promotion.promoted", bound(x, "promotion.promoted", body, "service-b", PENDING, t, request),
+                   "service-b", PENDING, t)
+
+
 def test_a_promotion_completed_without_its_quorum_is_named(home: Path, tmp_path: Path) -> None:
     with Insider(home, ORIGIN) as x:
         request = x.seqs("promotion.requested", PENDING)[0]
@@ -195,21 +215,11 @@ def test_approvals_voided_by_a_block_cannot_complete_the_promotion(home: Path, t
     cannot then complete it, even with the quorum the request's policy asks for."""
     with Insider(home, ORIGIN) as x:
         request = x.seqs("promotion.requested", PENDING)[0]
-        req = x.statement(request)["predicate"]
         t = later(x)
         x.forge(x.key("alice"), "promotion.blocked", bound(x, "promotion.blocked", {"promotion": PENDING, "reasons": ["new evidence"]},
                                                         "service-b", PENDING, t, request), "service-b", PENDING, t)
-        t = later(x)
-        carol = {"promotion": PENDING, "decision": "approve", "person": "carol", "groups": ["compliance"],
-                 "evidence_digest": req["evidence_digest"],
-                 "policy_digest": "sha256:" + hashlib.sha256(canonical_json(req["policy"])).hexdigest()}
-        late = x.forge(x.key("carol"), "approval.granted", bound(x, "approval.granted", carol, "service-b", PENDING, t, request),
-                       "service-b", PENDING, t)
-        t = later(x)
-        quorum = {"required": 2, "approvals": [x.seqs("approval.granted", PENDING)[0], late], "evidence_digest": req["evidence_digest"]}
-        body = {"promotion": PENDING, "from": "compliance_ready", "to": "compliant", "compliant": True, "quorum": quorum}
-        seq = x.forge(x.key("alice"), "promotion.promoted", bound(x, "promotion.promoted", body, "service-b", PENDING, t, request),
-                      "service-b", PENDING, t)
+        late = forge_approval(x, "carol", ["compliance"], request)
+        seq = forge_completion(x, [x.seqs("approval.granted", PENDING)[0], late], request)
     for found in verify_everywhere(home, tmp_path):
         assert found.get("promotion_ended") == seq, found
 
@@ -218,18 +228,8 @@ def test_a_quorum_counting_the_requesters_own_approval_is_named(home: Path, tmp_
     """alice holds an approver key, but she requested this promotion: she is not among its eligible approvers."""
     with Insider(home, ORIGIN) as x:
         request = x.seqs("promotion.requested", PENDING)[0]
-        req = x.statement(request)["predicate"]
-        t = later(x)
-        mine = {"promotion": PENDING, "decision": "approve", "person": "alice", "groups": ["security"],
-                "evidence_digest": req["evidence_digest"],
-                "policy_digest": "sha256:" + hashlib.sha256(canonical_json(req["policy"])).hexdigest()}
-        own = x.forge(x.key("alice"), "approval.granted", bound(x, "approval.granted", mine, "service-b", PENDING, t, request),
-                      "service-b", PENDING, t)
-        t = later(x)
-        quorum = {"required": 2, "approvals": [x.seqs("approval.granted", PENDING)[0], own], "evidence_digest": req["evidence_digest"]}
-        body = {"promotion": PENDING, "from": "compliance_ready", "to": "compliant", "compliant": True, "quorum": quorum}
-        seq = x.forge(x.key("alice"), "promotion.promoted", bound(x, "promotion.promoted", body, "service-b", PENDING, t, request),
-                      "service-b", PENDING, t)
+        own = forge_approval(x, "alice", ["security"], request)
+        seq = forge_completion(x, [x.seqs("approval.granted", PENDING)[0], own], request)
     for found in verify_everywhere(home, tmp_path):
         assert found.get("approval_quorum_not_met") == seq, found
 

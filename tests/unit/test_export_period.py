@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import base64
 import json
-from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urljoin, urlparse
 
 import pytest
 from helpers.exports import (
+    three_day_promotion,
     copy_bundle,
     export,
     gooseterm,
@@ -29,11 +29,10 @@ from helpers.exports import (
     verify_both,
     verify_with_gooseterm,
 )
-from helpers.orgs import CLEAN, build_org
+from helpers.orgs import CLEAN
 from jsonschema import Draft7Validator
 
 from gooseterm.ledger.signing import Signer, canonical_json
-from gooseterm.ledger.store import Draft
 from gooseterm.ledger.verifier import cited_seqs, leaf_hash
 
 REPO = Path(__file__).resolve().parents[2]
@@ -44,23 +43,7 @@ OSCAL = REPO / "tests" / "fixtures" / "oscal"
 def org_home(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, int]]:
     """The three-day promotion; returns the home and the seqs that matter."""
     home = tmp_path_factory.mktemp("org")
-    org = build_org(home)
-    try:
-        org.make_ready(CLEAN)
-        pid = org.as_("alice").request(CLEAN, "compliant").promotion
-        org.clock.advance(timedelta(days=1))
-        bob = org.as_("bob").approve(pid).seqs[0]
-        org.ledger.append(Draft("custom.note", {"day": "bob's"}), [org.signers["ci"]])  # so bob's is no fence of 03-04
-        org.clock.advance(timedelta(days=1))
-        out = org.as_("carol").approve(pid)
-        org.clock.advance(timedelta(days=1))
-        org.ledger.append(Draft("custom.note", {"day": "after"}), [org.signers["ci"]])
-        kinds = {org.ledger.entry(s).kind: s for s in out.seqs}
-        seqs = {"request": int(pid.rsplit("-", 1)[1]), "bob": bob, "carol": out.seqs[0],
-                "approved": kinds["promotion.approved"], "promoted": kinds["promotion.promoted"]}
-    finally:
-        org.close()
-    return home, seqs
+    return home, three_day_promotion(home)[0]
 
 
 @pytest.fixture
