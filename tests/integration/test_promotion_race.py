@@ -123,13 +123,14 @@ def reopen(home: Path) -> TestOrg:
     """The domain API over the raced ledger, to set up the next round."""
     from gooseterm.gates import VALIDATORS
     from gooseterm.orgconfig import load_org
+    from gooseterm.projections import project_appended
     from helpers.orgs import CONFIG
     from gooseterm.ledger.keys import KeyStore
 
     org = load_org(CONFIG, validators=VALIDATORS)
     store = KeyStore(home / "keys")
     signers = {n: store.load(n) for n in ("alice", "bob", "carol", "dave", "ci")}
-    ledger = Ledger.open(home / "ledger.db", signer=store.load(org.org.ledger_origin))
+    ledger = Ledger.open(home / "ledger.db", signer=store.load(org.org.ledger_origin), projector=project_appended)
     return TestOrg(home, CONFIG, org, ledger, utc_now, signers)
 
 
