@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gooseterm.ledger.store import Ledger
+from gooseterm.ledger.verifier import valid_key_name
 
 from ..errors import GoosetermError
 from ..workspace import Workspace
@@ -35,6 +36,9 @@ def init_ledger(workspace: Workspace, origin: str, name: str, passphrase: str | 
     path = workspace.settings.ledger_path
     if path.exists():
         raise GoosetermError(f"{path} already exists; gooseterm never overwrites a ledger (use --ledger for another)")
+    for what, value in (("--origin", origin), ("--name", name)):  # checked before any key is written
+        if not valid_key_name(value):
+            raise GoosetermError(f"{what} {value!r} cannot name a key: it must be non-empty and printable, without '+' or spaces")
     store = workspace.keystore
     me = workspace.load_key(name) if name in store.names() else store.create(name, passphrase)
     ledger_signer = workspace.load_key(origin) if origin in store.names() else store.create(origin, passphrase)

@@ -86,6 +86,12 @@ def test_init_never_overwrites_a_ledger(home: Path) -> None:
     assert (home / "ledger.db").read_bytes() == before
 
 
+@pytest.mark.parametrize(("flag", "value"), [("--origin", "two words"), ("--origin", "a+b"), ("--name", "eve smith")])
+def test_init_with_a_name_no_key_can_carry_writes_nothing(isolated_home: Path, flag: str, value: str) -> None:
+    error(gt("init", flag, value, code=2), f"{flag} {value!r} cannot name a key")
+    assert list(isolated_home.iterdir()) == []  # no key, no ledger, no identity
+
+
 def test_private_key_files_are_mode_0600_and_the_folder_0700(home: Path) -> None:
     gt("keys", "new", "alice")
     keys = home / "keys"
