@@ -342,10 +342,10 @@ def prove_inclusion(ctx: Context, seq: int, size: int | None, as_json: bool):
 @pass_ctx
 def prove_consistency(ctx: Context, old_checkpoint: Path, as_json: bool):
     """Prove the current ledger extends the tree of OLD_CHECKPOINT (a note file)."""
-    from gooseterm.ledger.verifier import NoteError, parse_checkpoint, split_note
+    from gooseterm.ledger.verifier import NoteError, parse_checkpoint, read_note_file, split_note
 
     try:
-        old = parse_checkpoint(split_note(old_checkpoint.read_bytes()).text)
+        old = parse_checkpoint(split_note(read_note_file(old_checkpoint)).text)
     except NoteError as exc:
         raise GoosetermError(f"{old_checkpoint}: {exc}") from None
     with ctx.workspace.open_ledger() as ledger:
@@ -380,11 +380,14 @@ def verify(ctx: Context, target: Path | None, trusted_checkpoint: Path | None, l
 
     Exit 0 valid, 1 invalid (each fault class with its first bad seq), 2 could not run.
     """
-    from gooseterm.ledger.verifier import FAULT_CLASSES
+    from gooseterm.ledger.verifier import FAULT_CLASSES, NoteError, read_note_file
 
     from ..app.verify import verify as run_verify
 
-    trusted = trusted_checkpoint.read_bytes() if trusted_checkpoint else None
+    try:
+        trusted = read_note_file(trusted_checkpoint) if trusted_checkpoint else None
+    except NoteError as exc:
+        raise GoosetermError(f"--trusted-checkpoint: {exc}") from None
     show_bar = not as_json and sys.stderr.isatty()
     with ExitStack() as stack:
         bar = None

@@ -37,7 +37,7 @@ from .merkle import (
 )
 from .note import (
     ALG_ED25519, Note, NoteError, NoteSignature, NoteVerifier, SIG_PREFIX, key_id, open_note, parse_vkey,
-    split_key, split_note, valid_key_name,
+    split_key, split_note, valid_key_name, read_note_file,
 )
 from .checkpoint import Checkpoint, MAX_UINT64, parse_checkpoint, parse_decimal
 from .dsse import (
@@ -75,7 +75,7 @@ __all__ = [
     "chain_hash", "leaf_hash", "node_hash", "row_message", "ed25519_verify", "ProofError",
     "root_from_inclusion_proof", "root_from_leaf_hashes", "roots_at_sizes", "verify_consistency",
     "verify_inclusion", "ALG_ED25519", "Note", "NoteError", "NoteSignature", "NoteVerifier", "SIG_PREFIX",
-    "key_id", "open_note", "parse_vkey", "split_key", "split_note", "valid_key_name", "Checkpoint", "MAX_UINT64",
+    "key_id", "open_note", "parse_vkey", "split_key", "split_note", "valid_key_name", "read_note_file", "Checkpoint", "MAX_UINT64",
     "parse_checkpoint", "parse_decimal", "Envelope", "EnvelopeError", "INTOTO_PAYLOAD_TYPE", "STATEMENT_TYPE",
     "b64decode_any", "pae", "parse_envelope", "verify_envelope", "FAULT_CLASSES", "Fault", "Report", "ADMIN",
     "APPROVAL_KIND", "APPROVER_ROLE", "DECIDER_ROLES", "DECIDING_KINDS", "GATE_RESULT_KIND", "GENESIS_KIND",

@@ -11,6 +11,7 @@ import sys
 from .bundle_files import BundleUnreadable
 from .bundle_walk import verify_bundle
 from .ledger_walk import verify_ledger
+from .note import NoteError, read_note_file
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -27,12 +28,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"verifier: no such file or folder: {target}", file=sys.stderr)
         return 2
     try:
-        trusted = pathlib.Path(a.trusted_checkpoint).read_bytes() if a.trusted_checkpoint else None
+        trusted = read_note_file(a.trusted_checkpoint) if a.trusted_checkpoint else None
         with open(target, "rb") if target.is_file() else open(os.devnull, "rb") as fh:
             is_db = fh.read(16) == b"SQLite format 3\x00"
         fn = verify_ledger if is_db else verify_bundle
         report = fn(str(target), trusted_checkpoint=trusted, ledger_vkey=a.ledger_key, jobs=max(1, a.jobs))
-    except BundleUnreadable as exc:
+    except (BundleUnreadable, NoteError) as exc:
         print(f"verifier: could not verify: {exc}", file=sys.stderr)
         return 2
     except RecursionError:

@@ -17,6 +17,19 @@ class NoteError(ValueError):
     """A signed note, a key or a checkpoint is malformed or did not verify."""
 
 
+MAX_NOTE_BYTES = 64 << 10
+"""A note from a file (a checkpoint someone holds) is read up to this size: a real one is a few hundred bytes."""
+
+
+def read_note_file(path) -> bytes:
+    """A note's bytes from a file, refusing one larger than MAX_NOTE_BYTES before reading more of it."""
+    with open(path, "rb") as fh:
+        data = fh.read(MAX_NOTE_BYTES + 1)
+    if len(data) > MAX_NOTE_BYTES:
+        raise NoteError(f"{path} is larger than {MAX_NOTE_BYTES} bytes, so not a checkpoint note")
+    return data
+
+
 def key_id(name: str, public_key: bytes) -> bytes:
     """The 4-byte signed-note key id: SHA-256(name || 0x0A || 0x01 || public key)[:4]."""
     return hashlib.sha256(name.encode() + b"\n" + bytes([ALG_ED25519]) + public_key).digest()[:4]

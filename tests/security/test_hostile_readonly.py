@@ -6,9 +6,11 @@ root; the test is skipped where user namespaces are not allowed.
 
 from __future__ import annotations
 
+import os
 import shlex
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -70,3 +72,19 @@ def test_verify_records_the_result_when_it_can(cli, demo: Path):
     run = cli("verify")
     assert run.code == 0 and run.err == ""
     assert (demo.parent / "last-verify.json").exists()
+
+
+def test_a_huge_trusted_checkpoint_is_refused_before_it_is_read(cli, tmp_path: Path) -> None:
+    """A checkpoint note is a few hundred bytes; a 100 MB 'note' is refused by both verifiers, exit 2."""
+    assert cli("demo").code == 0
+    huge = tmp_path / "huge.note"
+    with open(huge, "wb") as fh:
+        fh.truncate(100 << 20)
+    run = cli("verify", "--trusted-checkpoint", huge)
+    assert run.code == 2 and "larger than 65536 bytes, so not a checkpoint note" in run.err, run.text
+    run = cli("prove", "consistency", huge)
+    assert run.code == 2 and "larger than 65536 bytes" in run.err, run.text
+    ledger = Path(os.environ["GOOSETERM_HOME"]) / "ledger.db"
+    standalone = subprocess.run([sys.executable, "-m", "gooseterm.ledger.verifier", str(ledger), "--trusted-checkpoint", str(huge)],
+                                capture_output=True, text=True, timeout=120)
+    assert standalone.returncode == 2 and "larger than 65536 bytes" in standalone.stderr, standalone.stderr
