@@ -27,6 +27,9 @@ def shot(snap_compare, demo, app_for):
             for key in keys:
                 await pilot.press(key)
                 await settle(pilot)
+            # A DataTable re-measures its columns when idle; on a loaded machine the shot could come
+            # first and show the header at its header widths (issue 14's resize race). Wait it out.
+            await pilot.pause(0.1)
 
         return snap_compare(app_for(**app_options), terminal_size=size, run_before=run_before)
 
